@@ -1,0 +1,1 @@
+//! The model: file format, configuration, tokenizer and prompt layout.
