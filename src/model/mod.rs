@@ -1,1 +1,8 @@
 //! The model: file format, configuration, tokenizer and prompt layout.
+
+pub mod config;
+pub mod file;
+pub mod gguf;
+pub mod quant;
+pub mod stats;
+pub mod tensors;
