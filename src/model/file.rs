@@ -273,21 +273,26 @@ impl Weight<'_> {
         let to_f16 = |b: &[u8]| -> Vec<f16> {
             b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()
         };
-        quant::decode_matrix(
+        quant::decode_strided(
             self.format,
             self.values,
             &to_f16(self.scales),
             &to_f16(self.mins),
             self.rows,
             self.cols,
+            self.padded_cols,
         )
     }
 
-    /// Dequantizes row `r` (used to gather token embeddings on the CPU).
-    pub fn row_f32(&self, r: usize) -> Vec<f32> {
+    /// Row `r` of a dense (f32 or f16) tensor, e.g. a token embedding gathered on the CPU;
+    /// `None` when `r` is out of range or the tensor is quantized.
+    pub fn row_f32(&self, r: usize) -> Option<Vec<f32>> {
+        if r >= self.rows || self.format.is_quantized() {
+            return None;
+        }
         let row_bytes = self.format.row_bytes(self.padded_cols);
-        let values = &self.values[r * row_bytes..(r + 1) * row_bytes];
-        quant::decode_row(self.format, values, &[], &[], self.cols)
+        let values = self.values.get(r * row_bytes..(r + 1) * row_bytes)?;
+        Some(quant::decode_row(self.format, values, &[], &[], self.cols))
     }
 }
 
@@ -314,6 +319,16 @@ fn meta_u32(h: &Header, path: &Path, key: &str) -> Result<u32, ModelFileError> {
     match h.metadata.get(key) {
         Some(Value::U32(v)) => Ok(*v),
         _ => Err(ModelFileError::MissingMetadata { path: path.into(), key: key.into() }),
+    }
+}
+
+impl std::fmt::Debug for ModelFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelFile")
+            .field("path", &self.path)
+            .field("recipe", &self.recipe)
+            .field("tensors", &self.header.tensors.len())
+            .finish()
     }
 }
 
@@ -405,12 +420,13 @@ impl ModelFile {
         for def in model_file_tensors(&self.config) {
             let stored = storage(&def, self.recipe);
             for spec in &stored.streams {
-                let info = self.header.tensors.iter().find(|t| t.name == spec.name).ok_or_else(
-                    || ModelFileError::MissingTensor {
-                        path: self.path.clone(),
-                        tensor: spec.name.clone(),
-                    },
-                )?;
+                let info =
+                    self.header.tensors.iter().find(|t| t.name == spec.name).ok_or_else(|| {
+                        ModelFileError::MissingTensor {
+                            path: self.path.clone(),
+                            tensor: spec.name.clone(),
+                        }
+                    })?;
                 if info.dims != spec.dims || info.ggml_type != spec.ggml_type {
                     return Err(ModelFileError::MisshapenTensor {
                         path: self.path.clone(),
@@ -450,16 +466,14 @@ impl ModelFile {
     /// Every tensor of the catalogue was checked at open, so this fails only for names outside
     /// the catalogue.
     pub fn weight(&self, name: &str) -> Result<Weight<'_>, ModelFileError> {
-        let def = model_file_tensors(&self.config)
-            .into_iter()
-            .find(|d| d.name == name)
-            .ok_or_else(|| ModelFileError::MissingTensor {
-                path: self.path.clone(),
-                tensor: name.into(),
-            })?;
+        let def =
+            model_file_tensors(&self.config).into_iter().find(|d| d.name == name).ok_or_else(
+                || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() },
+            )?;
         let stored = storage(&def, self.recipe);
         let mut bytes = stored.streams.iter().map(|s| self.stream(&s.name));
-        let missing = || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() };
+        let missing =
+            || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() };
         let values = bytes.next().flatten().ok_or_else(missing)?;
         let scales = bytes.next().flatten().unwrap_or(&[]);
         let mins = bytes.next().flatten().unwrap_or(&[]);
