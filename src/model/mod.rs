@@ -1,1 +1,3 @@
 //! The model: file format, configuration, tokenizer and prompt layout.
+
+pub mod tokenizer;
