@@ -6,3 +6,4 @@ pub mod gguf;
 pub mod quant;
 pub mod stats;
 pub mod tensors;
+pub mod tokenizer;
