@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 pub mod convert;
+pub mod gpu;
 pub mod image;
+pub mod policy;
 pub mod model;
 pub mod reference;

@@ -6,4 +6,5 @@ pub mod gguf;
 pub mod quant;
 pub mod stats;
 pub mod tensors;
+pub mod prompt;
 pub mod tokenizer;

@@ -1,0 +1,140 @@
+// Attention with an online softmax (no materialised score matrix), GQA, and two masks:
+// mode 0: block-diagonal, every query sees all keys of its block of `block` tokens (SigLIP per
+//         image, DiT per sequence);
+// mode 1: the twin decoder's mask over [common n0 | left n1 | right n1]: common queries see
+//         earlier common keys; an arm's query i sees all common keys and keys 0..i of both arm
+//         segments. With `common_bias` != 0 it is added to the logits of common keys (ln 2 for
+//         the reference's attention re-weighting).
+// One thread per (query, head); keys stream through workgroup memory in tiles of 16.
+struct Params {
+    tokens: u32,
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    q_stride: u32,
+    q_offset: u32,
+    kv_stride: u32,
+    k_offset: u32,
+    v_offset: u32,
+    o_stride: u32,
+    mode: u32,
+    block: u32,
+    n0: u32,
+    n1: u32,
+    scale: f32,
+    common_bias: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> kv: array<f32>;
+@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+
+const MAX_D: u32 = 128u;
+const KT: u32 = 16u;
+var<workgroup> ks: array<array<f32, 128>, 16>;
+var<workgroup> vs: array<array<f32, 128>, 16>;
+
+// First and one-past-last key a query may see, and whether keys must be checked one by one.
+fn key_range(t: u32) -> vec2<u32> {
+    if (p.mode == 0u) {
+        let b = t / p.block;
+        return vec2<u32>(b * p.block, min((b + 1u) * p.block, p.tokens));
+    }
+    if (t < p.n0) {
+        return vec2<u32>(0u, t + 1u);
+    }
+    return vec2<u32>(0u, p.tokens);
+}
+
+fn visible(t: u32, key: u32) -> bool {
+    if (p.mode == 0u || t < p.n0) {
+        let r = key_range(t);
+        return key >= r.x && key < r.y;
+    }
+    if (key < p.n0) {
+        return true;
+    }
+    let i = (t - p.n0) % p.n1;
+    let j = (key - p.n0) % p.n1;
+    return j <= i;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let h = wg.y;
+    let kvh = h / (p.heads / p.kv_heads);
+    let t0 = wg.x * 64u;
+    let t = t0 + li;
+    let live = t < p.tokens;
+    let d = p.head_dim;
+    var qv: array<f32, 128>;
+    var acc: array<f32, 128>;
+    if (live) {
+        let qb = t * p.q_stride + p.q_offset + h * d;
+        for (var c = 0u; c < d; c++) {
+            qv[c] = q[qb + c] * p.scale;
+            acc[c] = 0.0;
+        }
+    }
+    // The key range of the whole workgroup: union of its queries' ranges.
+    let last = min(t0 + 63u, p.tokens - 1u);
+    let lo = key_range(t0).x;
+    let hi = key_range(last).y;
+    var m = -3.0e38;
+    var l = 0.0;
+    var mine = vec2<u32>(0u, 0u);
+    if (live) {
+        mine = key_range(t);
+    }
+    for (var k0 = lo; k0 < hi; k0 += KT) {
+        // Cooperative load of KT keys and values of head kvh.
+        for (var e = li; e < KT * d; e += 64u) {
+            let kk = k0 + e / d;
+            let c = e % d;
+            if (kk < hi) {
+                let base = kk * p.kv_stride + kvh * d + c;
+                ks[e / d][c] = kv[base + p.k_offset];
+                vs[e / d][c] = kv[base + p.v_offset];
+            }
+        }
+        workgroupBarrier();
+        if (live) {
+            let n = min(KT, hi - k0);
+            for (var j = 0u; j < n; j++) {
+                let key = k0 + j;
+                if (key < mine.x || key >= mine.y || !visible(t, key)) {
+                    continue;
+                }
+                var s = 0.0;
+                for (var c = 0u; c < d; c++) {
+                    s = fma(qv[c], ks[j][c], s);
+                }
+                if (p.mode == 1u && key < p.n0) {
+                    s += p.common_bias;
+                }
+                if (s > m) {
+                    let f = exp(m - s);
+                    l *= f;
+                    for (var c = 0u; c < d; c++) {
+                        acc[c] *= f;
+                    }
+                    m = s;
+                }
+                let w = exp(s - m);
+                l += w;
+                for (var c = 0u; c < d; c++) {
+                    acc[c] = fma(w, vs[j][c], acc[c]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    if (live) {
+        let ob = t * p.o_stride + h * d;
+        let inv = 1.0 / l;
+        for (var c = 0u; c < d; c++) {
+            o[ob + c] = acc[c] * inv;
+        }
+    }
+}

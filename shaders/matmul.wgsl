@@ -1,0 +1,140 @@
+// Matrix multiply with a stored weight: y[m, n] (+)= sum_k x[m, k] * W[n, k] + bias[n].
+//
+// W is [N, K] row-major (PyTorch's Linear layout), rows padded to a multiple of 32 columns and
+// stored in one of the weight formats; `load_w4(n, k)` (from the weights_*.wgsl snippet
+// included before this body) decodes four consecutive elements k..k+3 of row n.
+// Rows of x and y are addressed either directly (row offset + i) or through an index list
+// (gather / scatter), which is how the decoder runs each expert MLP on exactly the tokens
+// routed to it. A 64 x 64 output tile per workgroup, 4 x 4 per thread, K in steps of 16.
+
+struct Params {
+    m: u32,            // rows (direct mode); with an index list, the count is read from it
+    n: u32,            // output features
+    k: u32,            // input features (logical)
+    x_stride: u32,     // elements between rows of x
+    y_stride: u32,     // elements between rows of y
+    x_offset: u32,     // first row of x (direct) or first entry of the index list (gather)
+    y_offset: u32,     // first row of y (direct) or first entry of the index list (scatter)
+    flags: u32,        // bit 0: bias, 1: accumulate into y, 2: gather x rows, 3: scatter y rows
+    w_row_words: u32,  // u32 words per stored weight row
+    w_blocks: u32,     // 32-element blocks per stored weight row
+    w_col_offset: u32, // first weight column used (multiple of 32)
+    y_col_offset: u32, // first column of y written
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<u32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+// rows[0] = number of rows, rows[1..] = row indices (used when gathering or scattering)
+@group(0) @binding(5) var<storage, read> rows: array<u32>;
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+
+var<workgroup> xs: array<array<f32, 64>, 16>;
+var<workgroup> ws: array<array<f32, 64>, 16>;
+
+fn row_count() -> u32 {
+    if ((p.flags & 12u) != 0u) {
+        return rows[0];
+    }
+    return p.m;
+}
+
+fn x_row(i: u32) -> u32 {
+    if ((p.flags & 4u) != 0u) {
+        return rows[1u + p.x_offset + i];
+    }
+    return p.x_offset + i;
+}
+
+fn y_row(i: u32) -> u32 {
+    if ((p.flags & 8u) != 0u) {
+        return rows[1u + p.y_offset + i];
+    }
+    return p.y_offset + i;
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let m_total = row_count();
+    let m0 = wg.y * TILE;
+    let n0 = wg.x * TILE;
+    if (m0 >= m_total) {
+        return;
+    }
+    var acc: array<array<f32, 4>, 4>;
+    for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) {
+            acc[i][j] = 0.0;
+        }
+    }
+    // Each thread loads four consecutive k of one row of the x tile and of the w tile.
+    let load_row = li / 4u;        // 0..63
+    let load_k = (li % 4u) * 4u;   // 0, 4, 8, 12
+    let xm = m0 + load_row;
+    let wn = n0 + load_row;
+    var xbase = 0u;
+    if (xm < m_total) {
+        xbase = x_row(xm) * p.x_stride;
+    }
+    for (var k0 = 0u; k0 < p.k; k0 += TK) {
+        let kk = k0 + load_k;
+        var xv = vec4<f32>(0.0);
+        if (xm < m_total) {
+            if (kk + 3u < p.k) {
+                xv = vec4<f32>(x[xbase + kk], x[xbase + kk + 1u], x[xbase + kk + 2u], x[xbase + kk + 3u]);
+            } else {
+                for (var e = 0u; e < 4u; e++) {
+                    if (kk + e < p.k) {
+                        xv[e] = x[xbase + kk + e];
+                    }
+                }
+            }
+        }
+        var wv = vec4<f32>(0.0);
+        if (wn < p.n) {
+            wv = load_w4(wn, p.w_col_offset + kk);
+        }
+        for (var e = 0u; e < 4u; e++) {
+            xs[load_k + e][load_row] = xv[e];
+            ws[load_k + e][load_row] = wv[e];
+        }
+        workgroupBarrier();
+        for (var t = 0u; t < TK; t++) {
+            let a = vec4<f32>(xs[t][lid.y * 4u], xs[t][lid.y * 4u + 1u], xs[t][lid.y * 4u + 2u], xs[t][lid.y * 4u + 3u]);
+            let b = vec4<f32>(ws[t][lid.x * 4u], ws[t][lid.x * 4u + 1u], ws[t][lid.x * 4u + 2u], ws[t][lid.x * 4u + 3u]);
+            for (var i = 0u; i < 4u; i++) {
+                acc[i][0] = fma(a[i], b[0], acc[i][0]);
+                acc[i][1] = fma(a[i], b[1], acc[i][1]);
+                acc[i][2] = fma(a[i], b[2], acc[i][2]);
+                acc[i][3] = fma(a[i], b[3], acc[i][3]);
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + lid.y * 4u + i;
+        if (m >= m_total) {
+            continue;
+        }
+        let ybase = y_row(m) * p.y_stride + p.y_col_offset;
+        for (var j = 0u; j < 4u; j++) {
+            let n = n0 + lid.x * 4u + j;
+            if (n >= p.n) {
+                continue;
+            }
+            var v = acc[i][j];
+            if ((p.flags & 1u) != 0u) {
+                v += bias[n];
+            }
+            if ((p.flags & 2u) != 0u) {
+                v += y[ybase + n];
+            }
+            y[ybase + n] = v;
+        }
+    }
+}

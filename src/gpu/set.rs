@@ -1,0 +1,74 @@
+//! Every compute pipeline the runtime uses, compiled once when the model loads (from the
+//! on-disk pipeline cache where the driver supports it).
+
+use super::context::GpuContext;
+use super::kernel::Kernel;
+use super::matmul::MatmulKernels;
+
+macro_rules! shader {
+    ($file:literal) => {
+        include_str!(concat!("../../shaders/", $file))
+    };
+}
+
+/// The compiled pipelines.
+#[derive(Debug)]
+pub struct KernelSet {
+    /// Matmul, one variant per weight format.
+    pub matmul: MatmulKernels,
+    /// RMSNorm.
+    pub rms_norm: Kernel,
+    /// LayerNorm (affine or not).
+    pub layer_norm: Kernel,
+    /// Rotary embedding.
+    pub rope: Kernel,
+    /// Flash-style attention.
+    pub attention: Kernel,
+    /// `silu(gate) * up`.
+    pub silu_mul: Kernel,
+    /// tanh-approximated GELU.
+    pub gelu_tanh: Kernel,
+    /// erf GELU.
+    pub gelu_erf: Kernel,
+    /// SiLU.
+    pub silu: Kernel,
+    /// Row-chunk gather (pixel shuffle).
+    pub gather_rows: Kernel,
+    /// Resize, horizontal pass.
+    pub resize_horizontal: Kernel,
+    /// Resize, vertical pass and normalisation.
+    pub resize_vertical: Kernel,
+    /// Patch extraction.
+    pub im2col: Kernel,
+    /// MoE routing.
+    pub moe_route: Kernel,
+    /// DiT step input assembly.
+    pub dit_assemble: Kernel,
+    /// Flow-matching update.
+    pub flow_step: Kernel,
+}
+
+impl KernelSet {
+    /// Compiles every pipeline.
+    pub fn new(ctx: &GpuContext) -> Self {
+        let k = |name: &str, src: &str, entry: &str| Kernel::new(ctx, name, src, entry);
+        Self {
+            matmul: MatmulKernels::new(ctx),
+            rms_norm: k("rms_norm", shader!("rms_norm.wgsl"), "main"),
+            layer_norm: k("layer_norm", shader!("layer_norm.wgsl"), "main"),
+            rope: k("rope", shader!("rope.wgsl"), "main"),
+            attention: k("attention", shader!("attention.wgsl"), "main"),
+            silu_mul: k("silu_mul", shader!("silu_mul.wgsl"), "main"),
+            gelu_tanh: k("gelu_tanh", shader!("activation.wgsl"), "gelu_tanh"),
+            gelu_erf: k("gelu_erf", shader!("activation.wgsl"), "gelu_erf"),
+            silu: k("silu", shader!("activation.wgsl"), "silu"),
+            gather_rows: k("gather_rows", shader!("gather_rows.wgsl"), "main"),
+            resize_horizontal: k("resize_horizontal", shader!("resize_horizontal.wgsl"), "main"),
+            resize_vertical: k("resize_vertical", shader!("resize_vertical.wgsl"), "main"),
+            im2col: k("im2col", shader!("im2col.wgsl"), "main"),
+            moe_route: k("moe_route", shader!("moe_route.wgsl"), "main"),
+            dit_assemble: k("dit_assemble", shader!("dit_assemble.wgsl"), "main"),
+            flow_step: k("flow_step", shader!("flow_step.wgsl"), "main"),
+        }
+    }
+}
