@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod gpu;
 pub mod image;
-pub mod policy;
 pub mod model;
+pub mod npy;
+pub mod policy;
 pub mod reference;

@@ -89,10 +89,11 @@ fn f32_model_matches_every_golden_stage() {
     let vision = io.vision_out.read(&ctx, 0, 1024 * 32).unwrap();
     let e_vis = max_abs(&vision, &g.f32("vision_hidden_primary"));
     let embeds = io.image_embeds.read_all(&ctx).unwrap();
-    let golden_embeds: Vec<f32> = ["image_embeds_primary", "image_embeds_wrist_l", "image_embeds_wrist_r"]
-        .iter()
-        .flat_map(|n| g.f32(n))
-        .collect();
+    let golden_embeds: Vec<f32> =
+        ["image_embeds_primary", "image_embeds_wrist_l", "image_embeds_wrist_r"]
+            .iter()
+            .flat_map(|n| g.f32(n))
+            .collect();
     let e_img = max_abs(&embeds, &golden_embeds);
     let hidden = io.final_hidden.read_all(&ctx).unwrap();
     let e_hidden = max_abs(&hidden, &g.f32("final_hidden"));

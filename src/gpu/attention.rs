@@ -82,16 +82,29 @@ pub fn attention(
     let width = l.heads * l.head_dim;
     let bad = |m: String| Err(GpuError::Shape(format!("attention: {m}")));
     if l.head_dim > 128 || l.kv_heads == 0 || l.heads % l.kv_heads != 0 {
-        return bad(format!("head_dim {} (max 128), heads {} / kv {}", l.head_dim, l.heads, l.kv_heads));
+        return bad(format!(
+            "head_dim {} (max 128), heads {} / kv {}",
+            l.head_dim, l.heads, l.kv_heads
+        ));
     }
-    if l.tokens * l.q.0 > q.len || l.q.1 + width > l.q.0 || l.tokens * l.kv.0 > kv.len || l.tokens * width > o.len {
+    if l.tokens * l.q.0 > q.len
+        || l.q.1 + width > l.q.0
+        || l.tokens * l.kv.0 > kv.len
+        || l.tokens * width > o.len
+    {
         return bad(format!("{} tokens do not fit the buffers", l.tokens));
     }
     let (mode, block, n0, n1, bias) = match mask {
         Mask::Blocks { block } if block > 0 && l.tokens % block == 0 => (0, block, 0, 0, 0.0),
-        Mask::Blocks { block } => return bad(format!("{} tokens are not whole blocks of {block}", l.tokens)),
-        Mask::Twin { n0, n1, common_bias } if n0 + 2 * n1 == l.tokens && n1 > 0 => (1, 0, n0, n1, common_bias),
-        Mask::Twin { n0, n1, .. } => return bad(format!("twin segments {n0} + 2 x {n1} != {} tokens", l.tokens)),
+        Mask::Blocks { block } => {
+            return bad(format!("{} tokens are not whole blocks of {block}", l.tokens))
+        }
+        Mask::Twin { n0, n1, common_bias } if n0 + 2 * n1 == l.tokens && n1 > 0 => {
+            (1, 0, n0, n1, common_bias)
+        }
+        Mask::Twin { n0, n1, .. } => {
+            return bad(format!("twin segments {n0} + 2 x {n1} != {} tokens", l.tokens))
+        }
     };
     let p = Params {
         tokens: l.tokens as u32,

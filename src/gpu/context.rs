@@ -96,8 +96,12 @@ fn rank(info: &wgpu::AdapterInfo) -> u8 {
 fn cache_file(info: &wgpu::AdapterInfo) -> Option<PathBuf> {
     let dir = std::env::var_os("TWINVLA_CACHE_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("twinvla-edge")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/twinvla-edge")))?;
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("twinvla-edge"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/twinvla-edge"))
+        })?;
     let key = wgpu::util::pipeline_cache_key(info)?;
     Some(dir.join(key))
 }

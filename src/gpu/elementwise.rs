@@ -36,7 +36,13 @@ fn check(len: usize, buffers: &[&GpuTensor], what: &str) -> Result<(), GpuError>
 }
 
 /// `x[..len] = act(x[..len])`.
-pub fn activation(ctx: &GpuContext, k: &KernelSet, act: Activation, x: &GpuTensor, len: usize) -> Result<Dispatch, GpuError> {
+pub fn activation(
+    ctx: &GpuContext,
+    k: &KernelSet,
+    act: Activation,
+    x: &GpuTensor,
+    len: usize,
+) -> Result<Dispatch, GpuError> {
     check(len, &[x], "activation")?;
     let kernel: &Kernel = match act {
         Activation::GeluTanh => &k.gelu_tanh,
@@ -47,9 +53,20 @@ pub fn activation(ctx: &GpuContext, k: &KernelSet, act: Activation, x: &GpuTenso
 }
 
 /// `gate[..len] = silu(gate) * up`.
-pub fn silu_mul(ctx: &GpuContext, k: &KernelSet, gate: &GpuTensor, up: &GpuTensor, len: usize) -> Result<Dispatch, GpuError> {
+pub fn silu_mul(
+    ctx: &GpuContext,
+    k: &KernelSet,
+    gate: &GpuTensor,
+    up: &GpuTensor,
+    len: usize,
+) -> Result<Dispatch, GpuError> {
     check(len, &[gate, up], "silu_mul")?;
-    Ok(k.silu_mul.dispatch(ctx, &Len { len: len as u32, pad: [0; 3] }, &[&gate.buffer, &up.buffer], grid_1d(len, 256)))
+    Ok(k.silu_mul.dispatch(
+        ctx,
+        &Len { len: len as u32, pad: [0; 3] },
+        &[&gate.buffer, &up.buffer],
+        grid_1d(len, 256),
+    ))
 }
 
 #[repr(C)]
@@ -74,7 +91,12 @@ pub fn gather_rows(
         return Err(GpuError::Shape("gather_rows: map shorter than the output".into()));
     }
     let p = GatherParams { chunks: chunks as u32, chunk: chunk as u32, pad: [0; 2] };
-    Ok(k.gather_rows.dispatch(ctx, &p, &[&x.buffer, &out.buffer, map], grid_1d(chunks * chunk, 256)))
+    Ok(k.gather_rows.dispatch(
+        ctx,
+        &p,
+        &[&x.buffer, &out.buffer, map],
+        grid_1d(chunks * chunk, 256),
+    ))
 }
 
 #[repr(C)]
@@ -98,6 +120,11 @@ pub fn im2col(
     let len = n * grid * grid * 3 * patch * patch;
     check(n * 3 * size * size, &[images], "im2col input")?;
     check(len, &[cols], "im2col output")?;
-    let p = Im2colParams { images: n as u32, size: size as u32, patch: patch as u32, grid: grid as u32 };
+    let p = Im2colParams {
+        images: n as u32,
+        size: size as u32,
+        patch: patch as u32,
+        grid: grid as u32,
+    };
     Ok(k.im2col.dispatch(ctx, &p, &[&images.buffer, &cols.buffer], grid_1d(len, 256)))
 }

@@ -39,10 +39,20 @@ pub fn dit_assemble(
     (sequences, rows, hidden, step): (usize, usize, usize, usize),
 ) -> Result<Dispatch, GpuError> {
     let len = sequences * rows * hidden;
-    if b.out.len < len || b.pos.len < rows * hidden || b.x_emb.len < 2 * (rows - 1) * hidden || b.z_emb.len < sequences * hidden || b.t_emb.len < (step + 1) * hidden {
+    if b.out.len < len
+        || b.pos.len < rows * hidden
+        || b.x_emb.len < 2 * (rows - 1) * hidden
+        || b.z_emb.len < sequences * hidden
+        || b.t_emb.len < (step + 1) * hidden
+    {
         return Err(GpuError::Shape("dit_assemble: buffers too small".into()));
     }
-    let p = AssembleParams { sequences: sequences as u32, rows: rows as u32, hidden: hidden as u32, step: step as u32 };
+    let p = AssembleParams {
+        sequences: sequences as u32,
+        rows: rows as u32,
+        hidden: hidden as u32,
+        step: step as u32,
+    };
     let buffers = [&b.t_emb.buffer, &b.z_emb.buffer, &b.x_emb.buffer, &b.pos.buffer, &b.out.buffer];
     Ok(k.dit_assemble.dispatch(ctx, &p, &buffers, grid_1d(len, 256)))
 }
@@ -105,7 +115,11 @@ pub fn moe_route(
     (n0, n1): (usize, usize),
 ) -> Result<Dispatch, GpuError> {
     let need = ((1 + n0 + n1) * 4) as u64;
-    if logits.len < 2 * n0 || lists.0.size() < need || lists.1.size() < need || experts.size() < (n0.max(1) * 4) as u64 {
+    if logits.len < 2 * n0
+        || lists.0.size() < need
+        || lists.1.size() < need
+        || experts.size() < (n0.max(1) * 4) as u64
+    {
         return Err(GpuError::Shape("moe_route: buffers too small".into()));
     }
     let p = RouteParams { n0: n0 as u32, n1: n1 as u32, pad: [0; 2] };

@@ -45,16 +45,26 @@ impl Kernel {
             contents: bytemuck::bytes_of(params),
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         });
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+        let mut entries =
+            vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
         for (i, b) in buffers.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
         }
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&self.name),
             layout: &self.pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        Dispatch { pipeline: self.pipeline.clone(), bind_group, workgroups, uniform, name: self.name.clone() }
+        Dispatch {
+            pipeline: self.pipeline.clone(),
+            bind_group,
+            workgroups,
+            uniform,
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -81,7 +91,10 @@ impl Dispatch {
     }
 
     /// Records the dispatches in one compute pass, submits them and waits.
-    pub fn run_all(ctx: &GpuContext, dispatches: &[&Dispatch]) -> Result<(), super::context::GpuError> {
+    pub fn run_all(
+        ctx: &GpuContext,
+        dispatches: &[&Dispatch],
+    ) -> Result<(), super::context::GpuError> {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());

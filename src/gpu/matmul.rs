@@ -68,10 +68,19 @@ pub struct GpuWeight {
 
 impl GpuWeight {
     /// Uploads `weight` (straight from the model file's bytes) and an optional f32 bias.
-    pub fn upload(ctx: &GpuContext, name: &str, weight: &Weight<'_>, bias: Option<&[f32]>) -> Result<Self, GpuError> {
+    pub fn upload(
+        ctx: &GpuContext,
+        name: &str,
+        weight: &Weight<'_>,
+        bias: Option<&[f32]>,
+    ) -> Result<Self, GpuError> {
         if let Some(b) = bias {
             if b.len() != weight.rows {
-                return Err(GpuError::Shape(format!("{name}: bias has {} values for {} rows", b.len(), weight.rows)));
+                return Err(GpuError::Shape(format!(
+                    "{name}: bias has {} values for {} rows",
+                    b.len(),
+                    weight.rows
+                )));
             }
         }
         let ro = wgpu::BufferUsages::STORAGE;
@@ -91,13 +100,17 @@ impl GpuWeight {
             values: upload_bytes(ctx, name, weight.values, ro)?,
             scales: opt(weight.scales, "scales")?,
             mins: opt(weight.mins, "mins")?,
-            bias: bias.map(|b| upload_bytes(ctx, &format!("{name}.bias"), bytemuck::cast_slice(b), ro)).transpose()?,
+            bias: bias
+                .map(|b| upload_bytes(ctx, &format!("{name}.bias"), bytemuck::cast_slice(b), ro))
+                .transpose()?,
         })
     }
 
     /// Bytes of the weight streams on the GPU.
     pub fn bytes(&self) -> u64 {
-        self.values.size() + self.scales.as_ref().map_or(0, |b| b.size()) + self.mins.as_ref().map_or(0, |b| b.size())
+        self.values.size()
+            + self.scales.as_ref().map_or(0, |b| b.size())
+            + self.mins.as_ref().map_or(0, |b| b.size())
     }
 }
 
@@ -171,20 +184,36 @@ struct Params {
 }
 
 /// Checks the shapes of `op` and builds its dispatch.
-pub fn matmul(ctx: &GpuContext, kernels: &MatmulKernels, op: &MatmulOp<'_>, dummy: &wgpu::Buffer) -> Result<Dispatch, GpuError> {
+pub fn matmul(
+    ctx: &GpuContext,
+    kernels: &MatmulKernels,
+    op: &MatmulOp<'_>,
+    dummy: &wgpu::Buffer,
+) -> Result<Dispatch, GpuError> {
     let w = op.weight;
     let (col_offset, k) = op.columns.unwrap_or((0, w.cols));
     let err = |msg: String| Err(GpuError::Shape(format!("matmul {}: {msg}", w.name)));
     if col_offset % BLOCK != 0 || col_offset + k > w.cols {
-        return err(format!("columns {col_offset}..{} outside 0..{} or misaligned", col_offset + k, w.cols));
+        return err(format!(
+            "columns {col_offset}..{} outside 0..{} or misaligned",
+            col_offset + k,
+            w.cols
+        ));
     }
     if op.x_stride < k || op.y_stride < op.y_column + w.rows {
-        return err(format!("strides x {} / y {} too small for k {k} / n {}", op.x_stride, op.y_stride, w.rows));
+        return err(format!(
+            "strides x {} / y {} too small for k {k} / n {}",
+            op.x_stride, op.y_stride, w.rows
+        ));
     }
     let (m, x_offset, y_offset, flags_rows, list, max_rows) = match op.rows {
         Rows::Direct { count, x_first, y_first } => {
-            if (x_first + count) * op.x_stride > op.x.len || (y_first + count) * op.y_stride > op.y.len {
-                return err(format!("rows {x_first}+{count} / {y_first}+{count} exceed the buffers"));
+            if (x_first + count) * op.x_stride > op.x.len
+                || (y_first + count) * op.y_stride > op.y.len
+            {
+                return err(format!(
+                    "rows {x_first}+{count} / {y_first}+{count} exceed the buffers"
+                ));
             }
             (count, x_first, y_first, 0u32, dummy, count)
         }
@@ -193,10 +222,18 @@ pub fn matmul(ctx: &GpuContext, kernels: &MatmulKernels, op: &MatmulOp<'_>, dumm
             if flags == 0 {
                 return err("an indexed matmul must gather or scatter".into());
             }
-            (0, if gather_x { first } else { 0 }, if scatter_y { first } else { 0 }, flags, list, max)
+            (
+                0,
+                if gather_x { first } else { 0 },
+                if scatter_y { first } else { 0 },
+                flags,
+                list,
+                max,
+            )
         }
     };
-    let flags = flags_rows | if w.bias.is_some() { 1 } else { 0 } | if op.accumulate { 2 } else { 0 };
+    let flags =
+        flags_rows | if w.bias.is_some() { 1 } else { 0 } | if op.accumulate { 2 } else { 0 };
     let params = Params {
         m: m as u32,
         n: w.rows as u32,

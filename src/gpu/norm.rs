@@ -51,10 +51,20 @@ pub fn layer_norm(
     }
     let (w, b) = match affine {
         Some((w, b)) if w.len == cols && b.len == cols => (&w.buffer, &b.buffer),
-        Some((w, _)) => return Err(GpuError::Shape(format!("layer_norm: weight of {} for {cols} columns", w.len))),
+        Some((w, _)) => {
+            return Err(GpuError::Shape(format!(
+                "layer_norm: weight of {} for {cols} columns",
+                w.len
+            )))
+        }
         // Without affine the kernel never reads them; any buffer satisfies the layout.
         None => (&x.buffer, &x.buffer),
     };
-    let p = NormParams { rows: rows as u32, cols: cols as u32, extra: u32::from(affine.is_some()), eps };
+    let p = NormParams {
+        rows: rows as u32,
+        cols: cols as u32,
+        extra: u32::from(affine.is_some()),
+        eps,
+    };
     Ok(k.layer_norm.dispatch(ctx, &p, &[&x.buffer, &y.buffer, w, b], grid_1d(rows, 1)))
 }

@@ -35,7 +35,8 @@ impl AxisTaps {
     pub fn new(ctx: &GpuContext, in_size: usize, out_size: usize) -> Result<Self, GpuError> {
         let (starts, lens, weights) = resize_weights(in_size, out_size);
         let max_taps = weights.len() / out_size.max(1);
-        let pairs: Vec<u32> = starts.iter().zip(&lens).flat_map(|(&s, &l)| [s as u32, l as u32]).collect();
+        let pairs: Vec<u32> =
+            starts.iter().zip(&lens).flat_map(|(&s, &l)| [s as u32, l as u32]).collect();
         let usage = wgpu::BufferUsages::STORAGE;
         Ok(Self {
             taps: upload_bytes(ctx, "resize taps", bytemuck::cast_slice(&pairs), usage)?,
@@ -110,7 +111,15 @@ impl ResizePlan {
             &[&scratch.buffer, &pixels.buffer, &vertical.taps, &vertical.weights],
             grid_1d(3 * out * out, 256),
         );
-        Ok(Self { in_w, in_h, upload, dispatches: [h, v], _horizontal: horizontal, _vertical: vertical, _scratch: scratch })
+        Ok(Self {
+            in_w,
+            in_h,
+            upload,
+            dispatches: [h, v],
+            _horizontal: horizontal,
+            _vertical: vertical,
+            _scratch: scratch,
+        })
     }
 
     /// Queues the upload of an image's bytes (`in_h * in_w * 3`, HWC RGB).

@@ -45,7 +45,10 @@ pub fn rope(
     head_dim: usize,
     (row_stride, col_offset): (usize, usize),
 ) -> Result<Dispatch, GpuError> {
-    if tokens * row_stride > x.len || col_offset + heads * head_dim > row_stride || table.len < tokens * head_dim {
+    if tokens * row_stride > x.len
+        || col_offset + heads * head_dim > row_stride
+        || table.len < tokens * head_dim
+    {
         return Err(GpuError::Shape(format!("rope: {tokens} x {heads} x {head_dim} does not fit")));
     }
     let p = Params {
@@ -56,5 +59,10 @@ pub fn rope(
         col_offset: col_offset as u32,
         pad: [0; 3],
     };
-    Ok(k.rope.dispatch(ctx, &p, &[&x.buffer, &table.buffer], grid_1d(tokens * heads * head_dim / 2, 64)))
+    Ok(k.rope.dispatch(
+        ctx,
+        &p,
+        &[&x.buffer, &table.buffer],
+        grid_1d(tokens * heads * head_dim / 2, 64),
+    ))
 }

@@ -3,8 +3,8 @@
 pub mod config;
 pub mod file;
 pub mod gguf;
+pub mod prompt;
 pub mod quant;
 pub mod stats;
 pub mod tensors;
-pub mod prompt;
 pub mod tokenizer;

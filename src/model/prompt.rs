@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(layout.modal_ids[l0 + arm_len + 1], modal::WRIST_L_IMAGE);
         assert_eq!(layout.modal_ids[r0 + arm_len + 1], modal::WRIST_R_IMAGE);
         assert_eq!(layout.proprio_positions, [l0 + arm_len + 6, r0 + arm_len + 6]);
-        assert_eq!(layout.readout_positions, vec![r0 - 2, r0 - 1, layout.len() - 2, layout.len() - 1]);
+        assert_eq!(
+            layout.readout_positions,
+            vec![r0 - 2, r0 - 1, layout.len() - 2, layout.len() - 1]
+        );
         assert!(layout.readout_positions.iter().all(|&p| layout.input_ids[p] == 0));
 
         // Segment and position ids.

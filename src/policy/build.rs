@@ -99,7 +99,14 @@ impl Builder<'_> {
     }
 
     /// A dense matmul of all `rows` rows with natural strides.
-    fn dense(&self, w: &GpuWeight, x: &GpuTensor, y: &GpuTensor, rows: usize, accumulate: bool) -> Result<crate::gpu::kernel::Dispatch, GpuError> {
+    fn dense(
+        &self,
+        w: &GpuWeight,
+        x: &GpuTensor,
+        y: &GpuTensor,
+        rows: usize,
+        accumulate: bool,
+    ) -> Result<crate::gpu::kernel::Dispatch, GpuError> {
         self.linear(w, x, y, (rows, 0, 0), (w.cols, w.rows, 0), accumulate)
     }
 }
@@ -129,7 +136,10 @@ pub fn build(
     let t = layout.len();
     let (n0, n1) = (layout.n_common, layout.n_left);
     if layout.n_right != n1 || n0 + 2 * n1 != t {
-        return Err(GpuError::Shape(format!("layout segments {n0}/{}/{} do not form the twin sequence", layout.n_left, layout.n_right)));
+        return Err(GpuError::Shape(format!(
+            "layout segments {n0}/{}/{} do not form the twin sequence",
+            layout.n_left, layout.n_right
+        )));
     }
     let mut program = Program::default();
 
@@ -162,19 +172,59 @@ pub fn build(
     vis.push(b.dense(&w.patch, &cols, &vh, vrows, true))?;
     let vhead = v.head_dim();
     for layer in &w.vision_layers {
-        vis.push(layer_norm(ctx, k, &vh, &vn, Some((&layer.ln1.0, &layer.ln1.1)), (vrows, c), v.layer_norm_eps))?;
+        vis.push(layer_norm(
+            ctx,
+            k,
+            &vh,
+            &vn,
+            Some((&layer.ln1.0, &layer.ln1.1)),
+            (vrows, c),
+            v.layer_norm_eps,
+        ))?;
         for (j, proj) in layer.qkv.iter().enumerate() {
             vis.push(b.linear(proj, &vn, &vqkv, (vrows, 0, 0), (c, 3 * c, j * c), false))?;
         }
-        let att = AttentionLayout { tokens: vrows, heads: v.num_heads, kv_heads: v.num_heads, head_dim: vhead, q: (3 * c, 0), kv: (3 * c, c, 2 * c) };
-        vis.push(attention(ctx, k, &vqkv, &vqkv, &vattn, att, Mask::Blocks { block: patches }, (vhead as f32).powf(-0.5)))?;
+        let att = AttentionLayout {
+            tokens: vrows,
+            heads: v.num_heads,
+            kv_heads: v.num_heads,
+            head_dim: vhead,
+            q: (3 * c, 0),
+            kv: (3 * c, c, 2 * c),
+        };
+        vis.push(attention(
+            ctx,
+            k,
+            &vqkv,
+            &vqkv,
+            &vattn,
+            att,
+            Mask::Blocks { block: patches },
+            (vhead as f32).powf(-0.5),
+        ))?;
         vis.push(b.dense(&layer.out, &vattn, &vh, vrows, true))?;
-        vis.push(layer_norm(ctx, k, &vh, &vn, Some((&layer.ln2.0, &layer.ln2.1)), (vrows, c), v.layer_norm_eps))?;
+        vis.push(layer_norm(
+            ctx,
+            k,
+            &vh,
+            &vn,
+            Some((&layer.ln2.0, &layer.ln2.1)),
+            (vrows, c),
+            v.layer_norm_eps,
+        ))?;
         vis.push(b.dense(&layer.fc1, &vn, &vmlp, vrows, false))?;
         vis.push(activation(ctx, k, Activation::GeluTanh, &vmlp, vrows * v.intermediate_size))?;
         vis.push(b.dense(&layer.fc2, &vmlp, &vh, vrows, true))?;
     }
-    vis.push(layer_norm(ctx, k, &vh, &vout, Some((&w.post_ln.0, &w.post_ln.1)), (vrows, c), v.layer_norm_eps))?;
+    vis.push(layer_norm(
+        ctx,
+        k,
+        &vh,
+        &vout,
+        Some((&w.post_ln.0, &w.post_ln.1)),
+        (vrows, c),
+        v.layer_norm_eps,
+    ))?;
 
     // Projector: pixel shuffle (a gather whose map comes from the reference shuffle), mlp1.
     let grid = v.grid();
@@ -184,14 +234,27 @@ pub fn build(
     for img in 0..IMAGES {
         map.extend(shuffled_ids.iter().map(|&id| (img * patches) as u32 + id as u32));
     }
-    let map_buf = upload_bytes(ctx, "pixel shuffle map", bytemuck::cast_slice(&map), wgpu::BufferUsages::STORAGE)?;
+    let map_buf = upload_bytes(
+        ctx,
+        "pixel shuffle map",
+        bytemuck::cast_slice(&map),
+        wgpu::BufferUsages::STORAGE,
+    )?;
     let prows = IMAGES * img_tokens;
     let shuffled = b.buf("shuffled", prows * sw)?;
     let sn = b.buf("shuffled normed", prows * sw)?;
     let p1 = b.buf("mlp1 hidden", prows * d)?;
     let image_embeds = b.buf("image embeds", prows * d)?;
     vis.push(gather_rows(ctx, k, &vout, &shuffled, &map_buf, (map.len(), c)))?;
-    vis.push(layer_norm(ctx, k, &shuffled, &sn, Some((&w.mlp1_ln.0, &w.mlp1_ln.1)), (prows, sw), 1e-5))?;
+    vis.push(layer_norm(
+        ctx,
+        k,
+        &shuffled,
+        &sn,
+        Some((&w.mlp1_ln.0, &w.mlp1_ln.1)),
+        (prows, sw),
+        1e-5,
+    ))?;
     vis.push(b.dense(&w.mlp1[0], &sn, &p1, prows, false))?;
     vis.push(activation(ctx, k, Activation::GeluErf, &p1, prows * d))?;
     vis.push(b.dense(&w.mlp1[1], &p1, &image_embeds, prows, false))?;
@@ -202,12 +265,23 @@ pub fn build(
     let hidden = b.buf("hidden", t * d)?;
     // Image rows: modal ids 1, 2, 3 are each one contiguous run of `img_tokens` positions.
     for (img, modal) in [1u8, 2, 3].into_iter().enumerate() {
-        let first = layout.modal_ids.iter().position(|&m| m == modal).ok_or_else(|| GpuError::Shape(format!("layout has no image slot {modal}")))?;
+        let first = layout
+            .modal_ids
+            .iter()
+            .position(|&m| m == modal)
+            .ok_or_else(|| GpuError::Shape(format!("layout has no image slot {modal}")))?;
         dec.copy(&image_embeds, img * img_tokens * d, &hidden, first * d, img_tokens * d)?;
     }
     let proprio = b.buf("proprio", 2 * config.state_dim)?;
     for (arm, &pos) in layout.proprio_positions.iter().enumerate() {
-        dec.push(b.linear(&w.arm_state, &proprio, &hidden, (1, arm, pos), (config.state_dim, d, 0), false))?;
+        dec.push(b.linear(
+            &w.arm_state,
+            &proprio,
+            &hidden,
+            (1, arm, pos),
+            (config.state_dim, d, 0),
+            false,
+        ))?;
     }
     let hd = l.head_dim();
     let (qw, kvw) = (l.num_heads * hd, l.num_kv_heads * hd);
@@ -215,10 +289,21 @@ pub fn build(
     let q = b.buf("q", t * qw)?;
     let kv = b.buf("kv", t * 2 * kvw)?;
     let att = b.buf("attention", t * qw)?;
-    let table = GpuTensor::from_slice(ctx, "rope table", &rope_table(&layout.position_ids, hd, l.rope_theta))?;
+    let table = GpuTensor::from_slice(
+        ctx,
+        "rope table",
+        &rope_table(&layout.position_ids, hd, l.rope_theta),
+    )?;
     let logits = b.buf("gate logits", 2 * n0.max(1))?;
     let list_bytes = ((1 + n0 + n1) * 4) as u64;
-    let list = |label: &str| ctx.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: list_bytes, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+    let list = |label: &str| {
+        ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: list_bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        })
+    };
     let lists = [list("left rows"), list("right rows")];
     let experts = list("experts");
     let inter = l.intermediate_size;
@@ -228,37 +313,117 @@ pub fn build(
     let bias = if config.attn_reweighting { std::f32::consts::LN_2 } else { 0.0 };
     for layer in &w.layers {
         for (seg, &(first, count)) in layer.segments.iter().zip(&segments) {
-            dec.push(rms_norm(ctx, k, &hidden, &xn, &seg.input_norm, (first, count, d), l.rms_norm_eps))?;
+            dec.push(rms_norm(
+                ctx,
+                k,
+                &hidden,
+                &xn,
+                &seg.input_norm,
+                (first, count, d),
+                l.rms_norm_eps,
+            ))?;
             dec.push(b.linear(&seg.qkv[0], &xn, &q, (count, first, first), (d, qw, 0), false))?;
-            dec.push(b.linear(&seg.qkv[1], &xn, &kv, (count, first, first), (d, 2 * kvw, 0), false))?;
-            dec.push(b.linear(&seg.qkv[2], &xn, &kv, (count, first, first), (d, 2 * kvw, kvw), false))?;
+            dec.push(b.linear(
+                &seg.qkv[1],
+                &xn,
+                &kv,
+                (count, first, first),
+                (d, 2 * kvw, 0),
+                false,
+            ))?;
+            dec.push(b.linear(
+                &seg.qkv[2],
+                &xn,
+                &kv,
+                (count, first, first),
+                (d, 2 * kvw, kvw),
+                false,
+            ))?;
         }
         dec.push(rope(ctx, k, &q, &table, t, l.num_heads, hd, (qw, 0)))?;
         dec.push(rope(ctx, k, &kv, &table, t, l.num_kv_heads, hd, (2 * kvw, 0)))?;
-        let a = AttentionLayout { tokens: t, heads: l.num_heads, kv_heads: l.num_kv_heads, head_dim: hd, q: (qw, 0), kv: (2 * kvw, 0, kvw) };
-        dec.push(attention(ctx, k, &q, &kv, &att, a, Mask::Twin { n0, n1, common_bias: bias }, (hd as f32).powf(-0.5)))?;
+        let a = AttentionLayout {
+            tokens: t,
+            heads: l.num_heads,
+            kv_heads: l.num_kv_heads,
+            head_dim: hd,
+            q: (qw, 0),
+            kv: (2 * kvw, 0, kvw),
+        };
+        dec.push(attention(
+            ctx,
+            k,
+            &q,
+            &kv,
+            &att,
+            a,
+            Mask::Twin { n0, n1, common_bias: bias },
+            (hd as f32).powf(-0.5),
+        ))?;
         for (seg, &(first, count)) in layer.segments.iter().zip(&segments) {
             dec.push(b.linear(&seg.o, &att, &hidden, (count, first, first), (qw, d, 0), true))?;
-            dec.push(rms_norm(ctx, k, &hidden, &xn, &seg.post_norm, (first, count, d), l.rms_norm_eps))?;
+            dec.push(rms_norm(
+                ctx,
+                k,
+                &hidden,
+                &xn,
+                &seg.post_norm,
+                (first, count, d),
+                l.rms_norm_eps,
+            ))?;
         }
         dec.push(b.linear(&layer.router, &xn, &logits, (n0, 0, 0), (d, 2, 0), false))?;
         dec.push(moe_route(ctx, k, &logits, (&lists[0], &lists[1]), &experts, (n0, n1)))?;
         for (mlp, rows) in layer.experts.iter().zip(&lists) {
             let gathered = |wt: &GpuWeight, y: &GpuTensor| {
-                matmul(ctx, &k.matmul, &MatmulOp {
-                    weight: wt, x: &xn, x_stride: d, y, y_stride: inter,
-                    rows: Rows::Indexed { list: rows, first: 0, max: n0 + n1, gather_x: true, scatter_y: false },
-                    accumulate: false, columns: None, y_column: 0,
-                }, &b.dummy)
+                matmul(
+                    ctx,
+                    &k.matmul,
+                    &MatmulOp {
+                        weight: wt,
+                        x: &xn,
+                        x_stride: d,
+                        y,
+                        y_stride: inter,
+                        rows: Rows::Indexed {
+                            list: rows,
+                            first: 0,
+                            max: n0 + n1,
+                            gather_x: true,
+                            scatter_y: false,
+                        },
+                        accumulate: false,
+                        columns: None,
+                        y_column: 0,
+                    },
+                    &b.dummy,
+                )
             };
             dec.push(gathered(&mlp.gate, &gate))?;
             dec.push(gathered(&mlp.up, &up))?;
             dec.push(silu_mul(ctx, k, &gate, &up, (n0 + n1) * inter))?;
-            dec.push(matmul(ctx, &k.matmul, &MatmulOp {
-                weight: &mlp.down, x: &gate, x_stride: inter, y: &hidden, y_stride: d,
-                rows: Rows::Indexed { list: rows, first: 0, max: n0 + n1, gather_x: false, scatter_y: true },
-                accumulate: true, columns: None, y_column: 0,
-            }, &b.dummy))?;
+            dec.push(matmul(
+                ctx,
+                &k.matmul,
+                &MatmulOp {
+                    weight: &mlp.down,
+                    x: &gate,
+                    x_stride: inter,
+                    y: &hidden,
+                    y_stride: d,
+                    rows: Rows::Indexed {
+                        list: rows,
+                        first: 0,
+                        max: n0 + n1,
+                        gather_x: false,
+                        scatter_y: true,
+                    },
+                    accumulate: true,
+                    columns: None,
+                    y_column: 0,
+                },
+                &b.dummy,
+            ))?;
         }
     }
     let final_hidden = b.buf("final hidden", t * d)?;
@@ -279,7 +444,10 @@ pub fn build(
     let zrows = b.buf("z rows", seqs * d)?;
     head.push(b.dense(&w.combine, &combine_in, &zrows, 2, false))?;
     if key.guidance.is_some() {
-        let u = w.uncondition.as_ref().ok_or_else(|| GpuError::Shape("guidance needs z_embedder.uncondition".into()))?;
+        let u = w
+            .uncondition
+            .as_ref()
+            .ok_or_else(|| GpuError::Shape("guidance needs z_embedder.uncondition".into()))?;
         head.copy(u, 0, &zrows, 2 * d, d)?;
         head.copy(u, 0, &zrows, 3 * d, d)?;
     }
@@ -287,7 +455,13 @@ pub fn build(
     head.push(b.dense(&w.z_embedder, &zrows, &zemb, seqs, false))?;
     let freq_dim = config.dit.frequency_embedding_size;
     let freqs: Vec<f32> = (0..key.steps)
-        .flat_map(|step| crate::reference::timestep::timestep_embedding(1.0 - step as f32 / key.steps as f32, freq_dim, 10_000.0))
+        .flat_map(|step| {
+            crate::reference::timestep::timestep_embedding(
+                1.0 - step as f32 / key.steps as f32,
+                freq_dim,
+                10_000.0,
+            )
+        })
         .collect();
     let tfreq = GpuTensor::from_slice(ctx, "time frequencies", &freqs)?;
     let t1 = b.buf("time hidden", key.steps * dh)?;
@@ -308,17 +482,45 @@ pub fn build(
     let dt = (-1.0f64 / key.steps as f64) as f32;
     for step in 0..key.steps {
         head.push(b.dense(&w.x_embedder, &actions, &xemb, 2 * ta, false))?;
-        let inputs = AssembleInputs { t_emb: &temb, z_emb: &zemb, x_emb: &xemb, pos: &w.dit_position, out: &x };
+        let inputs = AssembleInputs {
+            t_emb: &temb,
+            z_emb: &zemb,
+            x_emb: &xemb,
+            pos: &w.dit_position,
+            out: &x,
+        };
         head.push(dit_assemble(ctx, k, &inputs, (seqs, ta + 1, dh, step)))?;
         for blk in &w.dit_blocks {
             head.push(layer_norm(ctx, k, &x, &xn2, None, (rows, dh), 1e-6))?;
             head.push(b.dense(&blk.qkv, &xn2, &qkv, rows, false))?;
-            let a = AttentionLayout { tokens: rows, heads: config.dit.num_heads, kv_heads: config.dit.num_heads, head_dim: dhead, q: (3 * dh, 0), kv: (3 * dh, dh, 2 * dh) };
-            head.push(attention(ctx, k, &qkv, &qkv, &datt, a, Mask::Blocks { block: ta + 1 }, (dhead as f32).powf(-0.5)))?;
+            let a = AttentionLayout {
+                tokens: rows,
+                heads: config.dit.num_heads,
+                kv_heads: config.dit.num_heads,
+                head_dim: dhead,
+                q: (3 * dh, 0),
+                kv: (3 * dh, dh, 2 * dh),
+            };
+            head.push(attention(
+                ctx,
+                k,
+                &qkv,
+                &qkv,
+                &datt,
+                a,
+                Mask::Blocks { block: ta + 1 },
+                (dhead as f32).powf(-0.5),
+            ))?;
             head.push(b.dense(&blk.proj, &datt, &x, rows, true))?;
             head.push(layer_norm(ctx, k, &x, &xn2, None, (rows, dh), 1e-6))?;
             head.push(b.dense(&blk.fc1, &xn2, &dmlp, rows, false))?;
-            head.push(activation(ctx, k, Activation::GeluTanh, &dmlp, rows * config.dit.mlp_hidden))?;
+            head.push(activation(
+                ctx,
+                k,
+                Activation::GeluTanh,
+                &dmlp,
+                rows * config.dit.mlp_hidden,
+            ))?;
             head.push(b.dense(&blk.fc2, &dmlp, &x, rows, true))?;
         }
         head.push(layer_norm(ctx, k, &x, &xn2, None, (rows, dh), 1e-6))?;
@@ -326,6 +528,16 @@ pub fn build(
         head.push(flow_step(ctx, k, &out, &actions, (ta, adim), key.guidance, dt))?;
     }
     program.stages.push(head);
-    let io = Io { resize, hidden, proprio, combine_in, actions, final_hidden, image_embeds, pixels, vision_out: vout };
+    let io = Io {
+        resize,
+        hidden,
+        proprio,
+        combine_in,
+        actions,
+        final_hidden,
+        image_embeds,
+        pixels,
+        vision_out: vout,
+    };
     Ok((program, io))
 }

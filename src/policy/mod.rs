@@ -180,7 +180,16 @@ impl Policy {
         let weights = DeviceWeights::upload(&ctx, &file, file.config())?;
         ctx.wait()?;
         ctx.save_pipeline_cache();
-        Ok(Self { file, ctx, kernels, weights, tokenizer, prepared: None, load_time: start.elapsed(), last_timings: Timings::default() })
+        Ok(Self {
+            file,
+            ctx,
+            kernels,
+            weights,
+            tokenizer,
+            prepared: None,
+            load_time: start.elapsed(),
+            last_timings: Timings::default(),
+        })
     }
 
     /// The model configuration.
@@ -234,7 +243,13 @@ impl Policy {
                 Vec::new()
             }
         };
-        let layout = SequenceLayout::build(self.file.prompt(), &encode, instruction, c.image_tokens(), c.num_readouts);
+        let layout = SequenceLayout::build(
+            self.file.prompt(),
+            &encode,
+            instruction,
+            c.image_tokens(),
+            c.num_readouts,
+        );
         if let Some(e) = failure.into_inner() {
             return Err(e.into());
         }
@@ -249,7 +264,10 @@ impl Policy {
         let readouts = if c.readout_token_as_eos {
             None
         } else {
-            Some([self.file.weight("action_token_l")?.to_f32(), self.file.weight("action_token_r")?.to_f32()])
+            Some([
+                self.file.weight("action_token_l")?.to_f32(),
+                self.file.weight("action_token_r")?.to_f32(),
+            ])
         };
         let mut embeds = vec![0f32; layout.len() * d];
         let mut readout_index = 0;
@@ -263,7 +281,9 @@ impl Policy {
                     readout_index += 1;
                 }
                 (modal::TEXT, _) | (modal::READOUT, None) => {
-                    let values = table.row_f32(id as usize).ok_or_else(|| PolicyError::Input(format!("token id {id} outside the vocabulary")))?;
+                    let values = table.row_f32(id as usize).ok_or_else(|| {
+                        PolicyError::Input(format!("token id {id} outside the vocabulary"))
+                    })?;
                     row.copy_from_slice(&values);
                 }
                 _ => {}
@@ -286,24 +306,43 @@ impl Policy {
             }
         };
         let key = ProgramKey { tokens: layout.len(), ..key };
-        let (program, io) = build(&self.ctx, &self.kernels, self.file.config(), &self.weights, &layout, &key)?;
-        self.prepared = Some(Prepared { key, instruction: instruction.to_string(), layout, embeds, program, io });
+        let (program, io) =
+            build(&self.ctx, &self.kernels, self.file.config(), &self.weights, &layout, &key)?;
+        self.prepared = Some(Prepared {
+            key,
+            instruction: instruction.to_string(),
+            layout,
+            embeds,
+            program,
+            io,
+        });
         Ok(true)
     }
 
     /// Computes the action chunk for `obs`.
-    pub fn predict(&mut self, obs: &Observation, options: &PredictOptions) -> Result<ActionChunk, PolicyError> {
+    pub fn predict(
+        &mut self,
+        obs: &Observation,
+        options: &PredictOptions,
+    ) -> Result<ActionChunk, PolicyError> {
         let start = Instant::now();
         let c = self.config().clone();
         let images = [&obs.primary, &obs.wrist_left, &obs.wrist_right];
         for (name, img) in ["primary", "wrist_left", "wrist_right"].iter().zip(images) {
             if img.data.len() != img.width * img.height * 3 || img.width == 0 || img.height == 0 {
-                return Err(PolicyError::Input(format!("{name} image is not {}x{}x3", img.width, img.height)));
+                return Err(PolicyError::Input(format!(
+                    "{name} image is not {}x{}x3",
+                    img.width, img.height
+                )));
             }
         }
         let s = c.state_dim;
         if obs.proprio.len() != 2 * s || obs.proprio.iter().any(|v| !v.is_finite()) {
-            return Err(PolicyError::Input(format!("proprio must be {} finite values, got {}", 2 * s, obs.proprio.len())));
+            return Err(PolicyError::Input(format!(
+                "proprio must be {} finite values, got {}",
+                2 * s,
+                obs.proprio.len()
+            )));
         }
         let steps = options.steps.unwrap_or(c.denoising_steps);
         if steps == 0 || steps >= 1000 {
@@ -314,7 +353,9 @@ impl Policy {
         }
         let guidance = (options.cfg > 1.0).then_some(options.cfg);
         if guidance.is_some() && !c.enable_cfg {
-            return Err(PolicyError::Input("this model has no unconditional embedding: use cfg <= 1".into()));
+            return Err(PolicyError::Input(
+                "this model has no unconditional embedding: use cfg <= 1".into(),
+            ));
         }
         let key_name = match &options.unnorm_key {
             Some(k) => k.clone(),
@@ -331,26 +372,40 @@ impl Policy {
         let noise = match &options.noise {
             Noise::Explicit(n) => {
                 if n.len() != rows * ta * adim {
-                    return Err(PolicyError::Input(format!("noise must have shape ({rows}, {ta}, {adim}), got {} values", n.len())));
+                    return Err(PolicyError::Input(format!(
+                        "noise must have shape ({rows}, {ta}, {adim}), got {} values",
+                        n.len()
+                    )));
                 }
                 n[..2 * ta * adim].to_vec()
             }
             Noise::Seed(seed) => {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(*seed);
-                let all: Vec<f32> = (0..rows * ta * adim).map(|_| rand::Rng::sample(&mut rng, rand_distr::StandardNormal)).collect();
+                let all: Vec<f32> = (0..rows * ta * adim)
+                    .map(|_| rand::Rng::sample(&mut rng, rand_distr::StandardNormal))
+                    .collect();
                 all[..2 * ta * adim].to_vec()
             }
         };
         let proprio64: Vec<f64> = obs.proprio.iter().map(|&v| f64::from(v)).collect();
-        let normalized: Vec<f32> = stats.normalize_proprio(c.normalization, &proprio64).iter().map(|&v| v as f32).collect();
+        let normalized: Vec<f32> = stats
+            .normalize_proprio(c.normalization, &proprio64)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
         let key = ProgramKey {
-            image_sizes: [(obs.primary.width, obs.primary.height), (obs.wrist_left.width, obs.wrist_left.height), (obs.wrist_right.width, obs.wrist_right.height)],
+            image_sizes: [
+                (obs.primary.width, obs.primary.height),
+                (obs.wrist_left.width, obs.wrist_left.height),
+                (obs.wrist_right.width, obs.wrist_right.height),
+            ],
             steps,
             guidance,
             tokens: 0,
         };
         let rebuilt = self.prepare(key, &obs.instruction)?;
-        let prepared = self.prepared.as_ref().ok_or_else(|| PolicyError::Input("no program".into()))?;
+        let prepared =
+            self.prepared.as_ref().ok_or_else(|| PolicyError::Input("no program".into()))?;
         let io = &prepared.io;
         let ctx = &self.ctx;
         for (plan, img) in io.resize.iter().zip(images) {
@@ -370,7 +425,9 @@ impl Policy {
         let gpu = gpu_start.elapsed();
         self.last_timings = Timings { host, gpu, rebuilt };
         if out.iter().any(|v| !v.is_finite()) {
-            return Err(PolicyError::Gpu(GpuError::Failed("the action head produced NaN or infinite values".into())));
+            return Err(PolicyError::Gpu(GpuError::Failed(
+                "the action head produced NaN or infinite values".into(),
+            )));
         }
         // The (2, T, A) result read in memory order as (T, 2A): step-major [left | right].
         let width = 2 * adim;
@@ -383,7 +440,10 @@ impl Policy {
     /// Runs the current program stage by stage (after a [`Policy::predict`]), returning each
     /// stage's wall time: the per-stage figures of the benchmark.
     pub fn time_stages(&self) -> Result<Vec<(String, Duration)>, PolicyError> {
-        let p = self.prepared.as_ref().ok_or_else(|| PolicyError::Input("predict once before timing stages".into()))?;
+        let p = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| PolicyError::Input("predict once before timing stages".into()))?;
         Ok(p.program.run_timed(&self.ctx)?)
     }
 }

@@ -49,9 +49,19 @@ impl Stage {
     }
 
     /// Appends a copy of `len` elements.
-    pub fn copy(&mut self, src: &GpuTensor, src_offset: usize, dst: &GpuTensor, dst_offset: usize, len: usize) -> Result<(), GpuError> {
+    pub fn copy(
+        &mut self,
+        src: &GpuTensor,
+        src_offset: usize,
+        dst: &GpuTensor,
+        dst_offset: usize,
+        len: usize,
+    ) -> Result<(), GpuError> {
         if src_offset + len > src.len || dst_offset + len > dst.len {
-            return Err(GpuError::Shape(format!("{}: copy of {len} elements out of range", self.name)));
+            return Err(GpuError::Shape(format!(
+                "{}: copy of {len} elements out of range",
+                self.name
+            )));
         }
         self.steps.push(Step::Copy {
             src: src.buffer.clone(),
@@ -73,7 +83,13 @@ impl Stage {
         while i < self.steps.len() {
             match &self.steps[i] {
                 Step::Copy { src, src_offset, dst, dst_offset, len } => {
-                    encoder.copy_buffer_to_buffer(src, (*src_offset * 4) as u64, dst, (*dst_offset * 4) as u64, (*len * 4) as u64);
+                    encoder.copy_buffer_to_buffer(
+                        src,
+                        (*src_offset * 4) as u64,
+                        dst,
+                        (*dst_offset * 4) as u64,
+                        (*len * 4) as u64,
+                    );
                     i += 1;
                 }
                 Step::Dispatch(_) => {
@@ -106,7 +122,9 @@ impl Program {
 
     /// Records every stage into one command buffer and submits it (one submit per inference).
     pub fn submit(&self, ctx: &GpuContext) {
-        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("inference") });
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("inference") });
         for stage in &self.stages {
             stage.record(&mut encoder);
         }

@@ -26,7 +26,12 @@ fn vector(ctx: &GpuContext, file: &ModelFile, name: &str) -> Result<GpuTensor, U
 }
 
 /// Loads the Linear layer `prefix` (`.weight` and, when `bias`, `.bias`).
-fn linear(ctx: &GpuContext, file: &ModelFile, prefix: &str, bias: bool) -> Result<GpuWeight, UploadError> {
+fn linear(
+    ctx: &GpuContext,
+    file: &ModelFile,
+    prefix: &str,
+    bias: bool,
+) -> Result<GpuWeight, UploadError> {
     let w = file.weight(&format!("{prefix}.weight"))?;
     let b = if bias { Some(file.weight(&format!("{prefix}.bias"))?.to_f32()) } else { None };
     Ok(GpuWeight::upload(ctx, prefix, &w, b.as_deref())?)
@@ -151,10 +156,17 @@ pub struct DeviceWeights {
 
 impl DeviceWeights {
     /// Uploads every weight `config` needs from `file`.
-    pub fn upload(ctx: &GpuContext, file: &ModelFile, config: &ModelConfig) -> Result<Self, UploadError> {
+    pub fn upload(
+        ctx: &GpuContext,
+        file: &ModelFile,
+        config: &ModelConfig,
+    ) -> Result<Self, UploadError> {
         let vp = "vision_c.vision_model";
         let pair = |name: &str| -> Result<(GpuTensor, GpuTensor), UploadError> {
-            Ok((vector(ctx, file, &format!("{name}.weight"))?, vector(ctx, file, &format!("{name}.bias"))?))
+            Ok((
+                vector(ctx, file, &format!("{name}.weight"))?,
+                vector(ctx, file, &format!("{name}.bias"))?,
+            ))
         };
         let mut vision_layers = Vec::with_capacity(config.vision.num_layers);
         for i in 0..config.vision.num_layers {
@@ -178,7 +190,12 @@ impl DeviceWeights {
                 };
                 let proj = |n: &str, bias: bool| {
                     let b = name(&format!("self_attn.{n}.bias"));
-                    linear_named(ctx, file, &name(&format!("self_attn.{n}.weight")), bias.then_some(b.as_str()))
+                    linear_named(
+                        ctx,
+                        file,
+                        &name(&format!("self_attn.{n}.weight")),
+                        bias.then_some(b.as_str()),
+                    )
                 };
                 Ok(SegmentWeights {
                     input_norm: vector(ctx, file, &name("input_layernorm.weight"))?,
@@ -201,7 +218,12 @@ impl DeviceWeights {
         let mut dit_blocks = Vec::with_capacity(config.dit.depth);
         for j in 0..config.dit.depth {
             let l = |s: &str| linear(ctx, file, &format!("{n}.blocks.{j}.{s}"), true);
-            dit_blocks.push(DitBlock { qkv: l("attn.qkv")?, proj: l("attn.proj")?, fc1: l("mlp.fc1")?, fc2: l("mlp.fc2")? });
+            dit_blocks.push(DitBlock {
+                qkv: l("attn.qkv")?,
+                proj: l("attn.proj")?,
+                fc1: l("mlp.fc1")?,
+                fc2: l("mlp.fc2")?,
+            });
         }
         let uncondition = if config.enable_cfg {
             Some(vector(ctx, file, &format!("{n}.z_embedder.uncondition"))?)
@@ -221,7 +243,10 @@ impl DeviceWeights {
             combine: linear(ctx, file, "decoder_c.combine", true)?,
             z_embedder: linear(ctx, file, &format!("{n}.z_embedder.linear"), true)?,
             uncondition,
-            t_embedder: [linear(ctx, file, &format!("{n}.t_embedder.mlp.0"), true)?, linear(ctx, file, &format!("{n}.t_embedder.mlp.2"), true)?],
+            t_embedder: [
+                linear(ctx, file, &format!("{n}.t_embedder.mlp.0"), true)?,
+                linear(ctx, file, &format!("{n}.t_embedder.mlp.2"), true)?,
+            ],
             x_embedder: linear(ctx, file, &format!("{n}.x_embedder.linear"), true)?,
             dit_position: vector(ctx, file, &format!("{n}.positional_embedding"))?,
             dit_blocks,
@@ -233,7 +258,10 @@ impl DeviceWeights {
     pub fn bytes(&self) -> u64 {
         let mut total = self.patch.bytes();
         for l in &self.vision_layers {
-            total += l.qkv.iter().map(GpuWeight::bytes).sum::<u64>() + l.out.bytes() + l.fc1.bytes() + l.fc2.bytes();
+            total += l.qkv.iter().map(GpuWeight::bytes).sum::<u64>()
+                + l.out.bytes()
+                + l.fc1.bytes()
+                + l.fc2.bytes();
         }
         for l in &self.layers {
             for s in &l.segments {

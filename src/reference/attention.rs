@@ -91,7 +91,14 @@ pub fn attention(
 mod tests {
     use super::*;
 
-    fn naive(q: &[f32], k: &[f32], v: &[f32], s: AttentionShape, scale: f32, causal: bool) -> Vec<f64> {
+    fn naive(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        s: AttentionShape,
+        scale: f32,
+        causal: bool,
+    ) -> Vec<f64> {
         let mut out = vec![0.0f64; s.q_tokens * s.heads * s.head_dim];
         let group = s.heads / s.kv_heads;
         for qi in 0..s.q_tokens {

@@ -49,10 +49,34 @@ impl AttentionWeights {
         Ok(Self {
             input_norm: load(weights, &format!("{p}.input_layernorm.weight"), d)?,
             post_norm: load(weights, &format!("{p}.post_attention_layernorm.weight"), d)?,
-            q: Linear::load(weights, &format!("{p}.self_attn.q_proj"), llm.num_heads * hd, d, true)?,
-            k: Linear::load(weights, &format!("{p}.self_attn.k_proj"), llm.num_kv_heads * hd, d, true)?,
-            v: Linear::load(weights, &format!("{p}.self_attn.v_proj"), llm.num_kv_heads * hd, d, true)?,
-            o: Linear::load(weights, &format!("{p}.self_attn.o_proj"), d, llm.num_heads * hd, false)?,
+            q: Linear::load(
+                weights,
+                &format!("{p}.self_attn.q_proj"),
+                llm.num_heads * hd,
+                d,
+                true,
+            )?,
+            k: Linear::load(
+                weights,
+                &format!("{p}.self_attn.k_proj"),
+                llm.num_kv_heads * hd,
+                d,
+                true,
+            )?,
+            v: Linear::load(
+                weights,
+                &format!("{p}.self_attn.v_proj"),
+                llm.num_kv_heads * hd,
+                d,
+                true,
+            )?,
+            o: Linear::load(
+                weights,
+                &format!("{p}.self_attn.o_proj"),
+                d,
+                llm.num_heads * hd,
+                false,
+            )?,
         })
     }
 

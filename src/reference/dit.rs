@@ -83,7 +83,13 @@ impl Dit {
                 (config.action_len + 1) * h,
             )?,
             blocks,
-            final_linear: Linear::load(weights, &format!("{PREFIX}.final_layer.linear"), a, h, true)?,
+            final_linear: Linear::load(
+                weights,
+                &format!("{PREFIX}.final_layer.linear"),
+                a,
+                h,
+                true,
+            )?,
         })
     }
 

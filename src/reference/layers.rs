@@ -28,8 +28,11 @@ impl Linear {
         has_bias: bool,
     ) -> Result<Self, ReferenceError> {
         let weight = load(weights, &format!("{name}.weight"), out_features * in_features)?;
-        let bias =
-            if has_bias { Some(load(weights, &format!("{name}.bias"), out_features)?) } else { None };
+        let bias = if has_bias {
+            Some(load(weights, &format!("{name}.bias"), out_features)?)
+        } else {
+            None
+        };
         Ok(Self { weight, bias, out_features, in_features })
     }
 

@@ -46,8 +46,7 @@ pub fn linear(
         }
         return y;
     }
-    for (x_row, y_row) in x.chunks_exact(in_features).zip(y.chunks_exact_mut(out_features.max(1)))
-    {
+    for (x_row, y_row) in x.chunks_exact(in_features).zip(y.chunks_exact_mut(out_features.max(1))) {
         for (o, w_row) in weight.chunks_exact(in_features).enumerate() {
             let b = bias.map_or(0.0, |b| b[o]);
             y_row[o] = dot(x_row, w_row) + b;

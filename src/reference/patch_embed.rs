@@ -78,7 +78,8 @@ mod tests {
     fn matches_a_direct_convolution() {
         let (c, h, w, p, o) = (3, 6, 4, 2, 5);
         let pixels: Vec<f32> = (0..c * h * w).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
-        let weight: Vec<f32> = (0..o * c * p * p).map(|i| ((i * 13 % 11) as f32 - 5.0) / 5.0).collect();
+        let weight: Vec<f32> =
+            (0..o * c * p * p).map(|i| ((i * 13 % 11) as f32 - 5.0) / 5.0).collect();
         let bias: Vec<f32> = (0..o).map(|i| i as f32 * 0.1).collect();
         let y = patch_embed(&pixels, c, h, w, p, &weight, &bias, o);
         let (gh, gw) = (h / p, w / p);

@@ -138,14 +138,13 @@ impl ReferenceModel {
         }
         let mut x = Vec::with_capacity(n * d);
         for (pos, &id) in layout.input_ids.iter().enumerate() {
-            let row = self.embed_tokens.get(id as usize * d..(id as usize + 1) * d).ok_or_else(
-                || {
+            let row =
+                self.embed_tokens.get(id as usize * d..(id as usize + 1) * d).ok_or_else(|| {
                     ReferenceError::Input(format!(
                         "token id {id} at position {pos} is outside the vocabulary of {}",
                         self.config.llm.vocab_size
                     ))
-                },
-            )?;
+                })?;
             x.extend_from_slice(row);
         }
         let state = self.embed_arm_state.apply(proprio_normalized, 2);
@@ -161,8 +160,7 @@ impl ReferenceModel {
             inserts.push((modal::READOUT, "readout", &readout_rows));
         }
         for (m, what, rows) in inserts {
-            let positions: Vec<usize> =
-                (0..n).filter(|&p| layout.modal_ids[p] == m).collect();
+            let positions: Vec<usize> = (0..n).filter(|&p| layout.modal_ids[p] == m).collect();
             if positions.len() * d != rows.len() {
                 return Err(ReferenceError::Input(format!(
                     "layout has {} {what} slots (modal id {m}) for {} rows of width {d}",

@@ -61,7 +61,11 @@ impl Vision {
             .collect::<Result<Vec<_>, ReferenceError>>()?;
         Ok(Self {
             config: config.clone(),
-            patch_weight: load(weights, &format!("{embeddings}.patch_embedding.weight"), c * 3 * p * p)?,
+            patch_weight: load(
+                weights,
+                &format!("{embeddings}.patch_embedding.weight"),
+                c * 3 * p * p,
+            )?,
             patch_bias: load(weights, &format!("{embeddings}.patch_embedding.bias"), c)?,
             position: load(
                 weights,

@@ -65,9 +65,10 @@ impl CheckpointWeights {
         // modified while it is being read.
         let map = unsafe { memmap2::Mmap::map(&file) }
             .map_err(|source| ReferenceError::CheckpointIo { path: path.clone(), source })?;
-        let (header_len, metadata) = safetensors::SafeTensors::read_metadata(&map).map_err(
-            |e| ReferenceError::CheckpointFormat { path: path.clone(), reason: e.to_string() },
-        )?;
+        let (header_len, metadata) =
+            safetensors::SafeTensors::read_metadata(&map).map_err(|e| {
+                ReferenceError::CheckpointFormat { path: path.clone(), reason: e.to_string() }
+            })?;
         // `read_metadata` checked that the 8-byte length, the header and every tensor's
         // bytes exactly fill the file.
         Ok(Self { path, map, data_start: 8 + header_len, metadata })
@@ -80,12 +81,12 @@ impl CheckpointWeights {
         };
         let info = self.metadata.info(name).ok_or_else(missing)?;
         let (start, end) = info.data_offsets;
-        let bytes = self
-            .map
-            .get(self.data_start + start..self.data_start + end)
-            .ok_or_else(|| ReferenceError::CheckpointFormat {
-                path: self.path.clone(),
-                reason: format!("tensor '{name}' lies outside the file"),
+        let bytes =
+            self.map.get(self.data_start + start..self.data_start + end).ok_or_else(|| {
+                ReferenceError::CheckpointFormat {
+                    path: self.path.clone(),
+                    reason: format!("tensor '{name}' lies outside the file"),
+                }
             })?;
         match info.dtype {
             Dtype::BF16 => Ok(bytes

@@ -1,0 +1,113 @@
+//! `twinvla-edge infer` and `twinvla-edge tokenize`: one prediction from image files, and
+//! the tokenizer's ids for a text (parity checks).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::image::RgbImage;
+use crate::model::file::ModelFile;
+use crate::model::tokenizer::Tokenizer;
+use crate::policy::{LoadOptions, Noise, Observation, Policy, PredictOptions};
+
+/// Arguments of `infer`.
+#[derive(Args, Debug)]
+pub struct InferArgs {
+    /// Model file written by tools/quantize.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Head camera image (PNG or JPEG).
+    #[arg(long)]
+    pub primary: PathBuf,
+    /// Left wrist camera image.
+    #[arg(long = "wrist-left")]
+    pub wrist_left: PathBuf,
+    /// Right wrist camera image.
+    #[arg(long = "wrist-right")]
+    pub wrist_right: PathBuf,
+    /// Raw proprio, comma-separated: left arm then right arm (xyz, rot6d, gripper each).
+    #[arg(long, allow_hyphen_values = true)]
+    pub proprio: String,
+    /// Task instruction.
+    #[arg(long)]
+    pub instruction: String,
+    /// Dataset statistics key (default: the only key).
+    #[arg(long = "unnorm-key")]
+    pub unnorm_key: Option<String>,
+    /// Noise seed.
+    #[arg(long, conflicts_with = "noise")]
+    pub seed: Option<u64>,
+    /// Initial noise as a float32 .npy of shape (4, T, A), or (2, T, A) without guidance.
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Classifier-free guidance scale (<= 1 disables guidance).
+    #[arg(long, default_value_t = 1.5)]
+    pub cfg: f32,
+    /// Denoising steps (default: the model's).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Vulkan adapter (name substring, `cpu` or `gpu`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+/// Arguments of `tokenize`.
+#[derive(Args, Debug)]
+pub struct TokenizeArgs {
+    /// Model file (its embedded tokenizer is used).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Text to encode.
+    #[arg(long)]
+    pub text: String,
+}
+
+/// Decodes a PNG or JPEG file into an RGB image.
+pub fn read_image(path: &Path) -> Result<RgbImage, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::image::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses comma-separated floats.
+pub fn parse_floats(text: &str) -> Result<Vec<f32>, String> {
+    text.split(',')
+        .map(|s| s.trim().parse::<f32>().map_err(|_| format!("'{s}' is not a number")))
+        .collect()
+}
+
+/// Reads a little-endian float32 `.npy` file (format 1.0 to 3.0, C order).
+pub fn read_npy_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::npy::parse_f32(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Runs `infer`, printing `{"actions": [[...] x T]}`.
+pub fn infer(args: &InferArgs) -> Result<(), String> {
+    let obs = Observation {
+        primary: read_image(&args.primary)?,
+        wrist_left: read_image(&args.wrist_left)?,
+        wrist_right: read_image(&args.wrist_right)?,
+        proprio: parse_floats(&args.proprio).map_err(|e| format!("--proprio: {e}"))?,
+        instruction: args.instruction.clone(),
+    };
+    let noise = match (&args.noise, args.seed) {
+        (Some(path), _) => Noise::Explicit(read_npy_f32(path)?.1),
+        (None, seed) => Noise::Seed(seed.unwrap_or(0)),
+    };
+    let mut policy = Policy::load(&args.model, &LoadOptions { adapter: args.adapter.clone() })
+        .map_err(|e| e.to_string())?;
+    let options = PredictOptions { unnorm_key: args.unnorm_key.clone(), cfg: args.cfg, steps: args.steps, noise };
+    let chunk = policy.predict(&obs, &options).map_err(|e| e.to_string())?;
+    let rows: Vec<Vec<f64>> = (0..chunk.steps).map(|i| chunk.step(i).to_vec()).collect();
+    println!("{}", serde_json::json!({ "actions": rows }));
+    Ok(())
+}
+
+/// Runs `tokenize`, printing the ids as a JSON array.
+pub fn tokenize(args: &TokenizeArgs) -> Result<(), String> {
+    let file = ModelFile::open(&args.model).map_err(|e| e.to_string())?;
+    let tok = Tokenizer::from_json(file.tokenizer_json()).map_err(|e| e.to_string())?;
+    let ids = tok.encode(&args.text).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::json!(ids));
+    Ok(())
+}
