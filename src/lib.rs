@@ -7,6 +7,7 @@
 //! - [`image`]: the RGB image type shared by cameras and the policy.
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod convert;
 pub mod gpu;
 pub mod image;

@@ -1,5 +1,8 @@
 //! `twinvla-edge`: the command-line entry point of the runtime.
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use twinvla_edge::cli::{bench, infer};
 
 /// TwinVLA edge runtime.
 #[derive(Parser)]
@@ -10,8 +13,27 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Predict one action chunk from three image files, print it as JSON.
+    Infer(infer::InferArgs),
+    /// Print the token ids of a text, as the model's tokenizer encodes it.
+    Tokenize(infer::TokenizeArgs),
+    /// Benchmark a model file: load time, per-stage latency, dispatches.
+    Bench(bench::BenchArgs),
+}
 
-fn main() {
-    let _cli = Cli::parse();
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Infer(args) => infer::infer(&args),
+        Command::Tokenize(args) => infer::tokenize(&args),
+        Command::Bench(args) => bench::bench(&args).map(|_| ()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -126,3 +126,69 @@ impl Ids for Golden {
         t.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as u32).collect()
     }
 }
+
+/// Max |error| of the normalised chunk, relative RMS error of the normalised chunk, and max
+/// |error| of the final chunk relative to the statistics' scale, for `recipe`.
+fn recipe_errors(recipe: Recipe) -> (f32, f64, f64) {
+    let g = Golden::load();
+    let mut policy = gpu_policy(recipe);
+    let chunk = policy.predict(&g.observation(), &options(&g)).unwrap();
+    let want = g.f32("normalized_action");
+    let max = max_abs(&chunk.normalized, &want);
+    let rel = twinvla_edge::model::quant::relative_rmse(&want, &chunk.normalized);
+    let stats = policy.file().stats().get("aloha_handover_box").unwrap().clone();
+    let golden_action = g.f64("action_f64");
+    let scaled = chunk
+        .actions
+        .iter()
+        .zip(&golden_action)
+        .enumerate()
+        .map(|(i, (a, b))| (a - b).abs() / stats.action.scale(i % 20))
+        .fold(0.0, f64::max);
+    eprintln!("{recipe:?}: normalized max |err| {max:.2e}, relative RMS {rel:.2e}; final chunk max |err| / scale {scaled:.2e}");
+    (max, rel, scaled)
+}
+
+#[test]
+fn f16_model_is_within_1e_2() {
+    let (max, _, scaled) = recipe_errors(Recipe::F16);
+    assert!(max <= 1e-2 && scaled <= 1e-2, "f16: {max} / {scaled}");
+}
+
+#[test]
+fn quantized_models_stay_close_to_the_reference() {
+    // Targets: q8 within 1e-2 relative RMS of the normalised chunk, q4 within 5e-2.
+    let (_, q8, _) = recipe_errors(Recipe::Q8);
+    assert!(q8 <= 1e-2, "q8 relative RMS {q8}");
+    let (_, q4, _) = recipe_errors(Recipe::Q4);
+    assert!(q4 <= 5e-2, "q4 relative RMS {q4}");
+}
+
+#[test]
+fn seeds_are_reproducible_and_options_are_checked() {
+    let g = Golden::load();
+    let mut policy = gpu_policy(Recipe::Q8);
+    let obs = g.observation();
+    let seeded = PredictOptions { noise: Noise::Seed(7), ..options(&g) };
+    let a = policy.predict(&obs, &seeded).unwrap();
+    let b = policy.predict(&obs, &seeded).unwrap();
+    assert_eq!(a, b, "same seed, same adapter: identical chunks");
+    let c = policy.predict(&obs, &PredictOptions { noise: Noise::Seed(8), ..options(&g) }).unwrap();
+    assert_ne!(a.normalized, c.normalized);
+    // No guidance: two noise rows, any step count.
+    let plain = PredictOptions {
+        cfg: 1.0,
+        steps: Some(3),
+        noise: Noise::Explicit(g.f32("initial_noise")[..400].to_vec()),
+        ..options(&g)
+    };
+    let d = policy.predict(&obs, &plain).unwrap();
+    assert_eq!(d.actions.len(), 400);
+    let bad = PredictOptions { noise: Noise::Explicit(vec![0.0; 3]), ..options(&g) };
+    assert!(policy.predict(&obs, &bad).unwrap_err().to_string().contains("noise must have shape"));
+    let mut short = obs.clone();
+    short.proprio.pop();
+    assert!(policy.predict(&short, &options(&g)).is_err());
+    let unknown = PredictOptions { unnorm_key: Some("nope".into()), ..options(&g) };
+    assert!(policy.predict(&obs, &unknown).unwrap_err().to_string().contains("aloha_handover_box"));
+}

@@ -65,7 +65,8 @@ pub struct TokenizeArgs {
 /// Decodes a PNG or JPEG file into an RGB image.
 pub fn read_image(path: &Path) -> Result<RgbImage, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::image::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let _ = bytes;
+    Err(format!("{}: image decoding is not available in this build", path.display()))
 }
 
 /// Parses comma-separated floats.
@@ -96,7 +97,12 @@ pub fn infer(args: &InferArgs) -> Result<(), String> {
     };
     let mut policy = Policy::load(&args.model, &LoadOptions { adapter: args.adapter.clone() })
         .map_err(|e| e.to_string())?;
-    let options = PredictOptions { unnorm_key: args.unnorm_key.clone(), cfg: args.cfg, steps: args.steps, noise };
+    let options = PredictOptions {
+        unnorm_key: args.unnorm_key.clone(),
+        cfg: args.cfg,
+        steps: args.steps,
+        noise,
+    };
     let chunk = policy.predict(&obs, &options).map_err(|e| e.to_string())?;
     let rows: Vec<Vec<f64>> = (0..chunk.steps).map(|i| chunk.step(i).to_vec()).collect();
     println!("{}", serde_json::json!({ "actions": rows }));

@@ -212,6 +212,11 @@ impl Policy {
         Ok(self.tokenizer.encode(text)?)
     }
 
+    /// Bytes of weights resident on the GPU.
+    pub fn weight_bytes(&self) -> u64 {
+        self.weights.bytes()
+    }
+
     /// Dispatches in the current program (0 before the first prediction).
     pub fn dispatches(&self) -> usize {
         self.prepared.as_ref().map_or(0, |p| p.program.dispatches())

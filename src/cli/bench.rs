@@ -1,0 +1,196 @@
+//! `twinvla-edge bench`: load time, time to first chunk, per-stage wall time, dispatches and
+//! submits for a model file, on synthetic camera images, with an optional JSON report.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::image::RgbImage;
+use crate::policy::{LoadOptions, Noise, Observation, Policy, PredictOptions};
+
+/// Arguments of `bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Timed iterations after the first (warm-up) prediction.
+    #[arg(long, default_value_t = 5)]
+    pub iters: usize,
+    /// Camera image size `WxH` of the synthetic observation.
+    #[arg(long, default_value = "640x480")]
+    pub image: String,
+    /// Write the report as JSON here too.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Vulkan adapter (name substring, `cpu` or `gpu`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+/// One stage's figures.
+#[derive(Serialize, Debug)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Median wall time in milliseconds.
+    pub ms_median: f64,
+    /// 90th percentile wall time in milliseconds.
+    pub ms_p90: f64,
+    /// Dispatches in the stage.
+    pub dispatches: usize,
+}
+
+/// The whole report.
+#[derive(Serialize, Debug)]
+pub struct BenchReport {
+    /// Adapter description.
+    pub adapter: String,
+    /// Model file.
+    pub model: String,
+    /// Quantization recipe.
+    pub recipe: String,
+    /// Load to ready (file validated, weights uploaded, pipelines built), seconds.
+    pub load_s: f64,
+    /// First prediction including program build, seconds.
+    pub first_chunk_s: f64,
+    /// Per-stage figures (each stage submitted and awaited on its own).
+    pub stages: Vec<StageReport>,
+    /// End-to-end prediction (one submit), median milliseconds.
+    pub total_ms_median: f64,
+    /// End-to-end prediction, 90th percentile milliseconds.
+    pub total_ms_p90: f64,
+    /// Dispatches per inference.
+    pub dispatches: usize,
+    /// Queue submits per inference (uploads ride on the same submission).
+    pub submits: usize,
+    /// Weight bytes resident on the GPU.
+    pub weight_bytes: u64,
+    /// Peak resident set size of this process, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// A synthetic camera image with smooth gradients and texture.
+pub fn test_image(width: usize, height: usize, seed: u8) -> RgbImage {
+    let mut data = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        for x in 0..width {
+            data.push((x * 255 / width.max(1)) as u8 ^ seed);
+            data.push((y * 255 / height.max(1)) as u8);
+            data.push(((x / 8 + y / 8) % 2 * 200) as u8 ^ seed.wrapping_mul(3));
+        }
+    }
+    RgbImage { width, height, data }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+/// Peak resident set size in MiB (Linux), NaN elsewhere.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// Runs the benchmark and prints a table (and JSON when asked).
+pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
+    let (w, h) = args
+        .image
+        .split_once('x')
+        .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+        .filter(|&(a, b)| a > 0 && b > 0)
+        .ok_or_else(|| format!("--image '{}' is not WxH", args.image))?;
+    let start = Instant::now();
+    let mut policy = Policy::load(&args.model, &LoadOptions { adapter: args.adapter.clone() })
+        .map_err(|e| e.to_string())?;
+    let load_s = start.elapsed().as_secs_f64();
+    let c = policy.config().clone();
+    let obs = Observation {
+        primary: test_image(w, h, 0),
+        wrist_left: test_image(w, h, 85),
+        wrist_right: test_image(w, h, 170),
+        proprio: vec![0.1; 2 * c.state_dim],
+        instruction: "hand over the box to the other arm".into(),
+    };
+    let key = policy.file().stats().keys.keys().next().cloned();
+    let options =
+        PredictOptions { unnorm_key: key, noise: Noise::Seed(0), ..PredictOptions::default() };
+    let first = Instant::now();
+    policy.predict(&obs, &options).map_err(|e| e.to_string())?;
+    let first_chunk_s = first.elapsed().as_secs_f64();
+    let mut totals = Vec::with_capacity(args.iters);
+    let mut per_stage: Vec<Vec<Duration>> = Vec::new();
+    for _ in 0..args.iters {
+        let t = Instant::now();
+        policy.predict(&obs, &options).map_err(|e| e.to_string())?;
+        totals.push(t.elapsed());
+        let stages = policy.time_stages().map_err(|e| e.to_string())?;
+        if per_stage.is_empty() {
+            per_stage = vec![Vec::new(); stages.len()];
+        }
+        for (slot, (_, d)) in per_stage.iter_mut().zip(&stages) {
+            slot.push(*d);
+        }
+    }
+    totals.sort();
+    let program = policy.program().ok_or("no program")?;
+    let stages = program
+        .stages
+        .iter()
+        .zip(per_stage.iter_mut())
+        .map(|(s, times)| {
+            times.sort();
+            StageReport {
+                name: s.name.clone(),
+                ms_median: percentile(times, 0.5),
+                ms_p90: percentile(times, 0.9),
+                dispatches: s.dispatches(),
+            }
+        })
+        .collect();
+    let report = BenchReport {
+        adapter: policy.gpu().describe(),
+        model: args.model.display().to_string(),
+        recipe: policy.file().recipe().name().into(),
+        load_s,
+        first_chunk_s,
+        stages,
+        total_ms_median: percentile(&totals, 0.5),
+        total_ms_p90: percentile(&totals, 0.9),
+        dispatches: policy.dispatches(),
+        submits: 1,
+        weight_bytes: policy.weight_bytes(),
+        peak_rss_mib: peak_rss_mib(),
+    };
+    println!("adapter {}\nmodel {} ({})", report.adapter, report.model, report.recipe);
+    println!(
+        "load to ready {:.2} s, first chunk {:.2} s, peak RSS {:.0} MiB",
+        report.load_s, report.first_chunk_s, report.peak_rss_mib
+    );
+    println!("{:<14} {:>10} {:>10} {:>11}", "stage", "median ms", "p90 ms", "dispatches");
+    for s in &report.stages {
+        println!("{:<14} {:>10.1} {:>10.1} {:>11}", s.name, s.ms_median, s.ms_p90, s.dispatches);
+    }
+    println!(
+        "{:<14} {:>10.1} {:>10.1} {:>11}  ({} submit per inference)",
+        "total", report.total_ms_median, report.total_ms_p90, report.dispatches, report.submits
+    );
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(report)
+}

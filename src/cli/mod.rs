@@ -1,0 +1,4 @@
+//! The subcommands of the `twinvla-edge` binary, one file each.
+
+pub mod bench;
+pub mod infer;
