@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(r.push(&[0x30, 0, 0]), None);
         assert_eq!(r.push(&[0x40]), Some(Err(IsoTpError::BadPci { pci: 0x40 })));
         assert_eq!(r.push(&[]), Some(Err(IsoTpError::BadLength)));
-        assert_eq!(r.push(&[0x10, 0, 0, 0, 0x10, 0, 0, 0]), Some(Err(IsoTpError::TooLong { len: 0x10_0000 })));
+        assert_eq!(r.push(&[0x10, 0, 0, 0, 0x10, 0, 0, 0]), Some(Err(IsoTpError::TooLong { len: 0x1000 })));
     }
 
     #[test]

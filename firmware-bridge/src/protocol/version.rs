@@ -101,7 +101,7 @@ mod tests {
     /// The hash of the current layout. When this test fails the wire format changed: check
     /// that the change is intended, bump `PROTOCOL_VERSION` if old firmware must be refused
     /// for reasons the layout does not show, and update this value.
-    const PINNED_SCHEMA_HASH: u64 = 0;
+    const PINNED_SCHEMA_HASH: u64 = 0x289e_437a_ed4b_e53e;
 
     #[test]
     fn schema_hash_is_pinned() {
