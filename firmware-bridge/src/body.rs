@@ -99,8 +99,7 @@ pub fn open(body: &[u8]) -> Result<&[u8], BodyError> {
         return Err(BodyError::TooLong { len: body.len() });
     }
     let split = body.len().checked_sub(CRC_LEN).filter(|&n| n > 0);
-    let (message, trailer) =
-        body.split_at(split.ok_or(BodyError::TooShort { len: body.len() })?);
+    let (message, trailer) = body.split_at(split.ok_or(BodyError::TooShort { len: body.len() })?);
     let mut crc = [0u8; CRC_LEN];
     crc.copy_from_slice(trailer);
     let received = u32::from_le_bytes(crc);
@@ -160,9 +159,10 @@ mod tests {
     #[test]
     fn trailing_bytes_are_refused() {
         let mut bytes = [0u8; 16];
-        let used = postcard::to_slice(&HostFrame { seq: 1, message: HostMessage::Enable }, &mut bytes)
-            .expect("fits")
-            .len();
+        let used =
+            postcard::to_slice(&HostFrame { seq: 1, message: HostMessage::Enable }, &mut bytes)
+                .expect("fits")
+                .len();
         assert_eq!(
             parse::<HostFrame>(&bytes[..used + 2]),
             Err(BodyError::TrailingBytes { count: 2 })

@@ -133,7 +133,8 @@ impl Reassembler {
 
     /// A first frame: the announced length and the first bytes.
     fn first(&mut self, pci: u8, data: &[u8]) -> Result<(), IsoTpError> {
-        let short_len = (usize::from(pci & 0x0F) << 8) | usize::from(*data.get(1).ok_or(IsoTpError::BadLength)?);
+        let short_len = (usize::from(pci & 0x0F) << 8)
+            | usize::from(*data.get(1).ok_or(IsoTpError::BadLength)?);
         let (len, start) = if short_len == 0 {
             let bytes = data.get(2..6).ok_or(IsoTpError::BadLength)?;
             let escaped = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
@@ -240,7 +241,10 @@ mod tests {
         assert_eq!(r.push(&[0x30, 0, 0]), None);
         assert_eq!(r.push(&[0x40]), Some(Err(IsoTpError::BadPci { pci: 0x40 })));
         assert_eq!(r.push(&[]), Some(Err(IsoTpError::BadLength)));
-        assert_eq!(r.push(&[0x10, 0, 0, 0, 0x10, 0, 0, 0]), Some(Err(IsoTpError::TooLong { len: 0x1000 })));
+        assert_eq!(
+            r.push(&[0x10, 0, 0, 0, 0x10, 0, 0, 0]),
+            Some(Err(IsoTpError::TooLong { len: 0x1000 }))
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::protocol::{AckCode, ActionChunk, ArmLimits, ArmPose};
 pub fn clamp_to_limits(pose: &ArmPose, limits: &ArmLimits) -> (ArmPose, bool) {
     let mut out = *pose;
     for axis in 0..3 {
-        out.xyz[axis] = pose.xyz[axis].clamp(limits.workspace_min[axis], limits.workspace_max[axis]);
+        out.xyz[axis] =
+            pose.xyz[axis].clamp(limits.workspace_min[axis], limits.workspace_max[axis]);
     }
     out.gripper = pose.gripper.clamp(limits.gripper_min, limits.gripper_max);
     let changed = out.xyz != pose.xyz || out.gripper != pose.gripper;

@@ -316,7 +316,8 @@ impl ArmController {
             (_, None, Some(m)) => m,
             (_, None, None) => {
                 let l = &self.info.limits;
-                let centre = core::array::from_fn(|i| (l.workspace_min[i] + l.workspace_max[i]) / 2.0);
+                let centre =
+                    core::array::from_fn(|i| (l.workspace_min[i] + l.workspace_max[i]) / 2.0);
                 ArmPose::at(centre, l.gripper_min)
             }
         }

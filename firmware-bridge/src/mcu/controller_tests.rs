@@ -47,11 +47,15 @@ fn distance(a: &ArmPose, b: &ArmPose) -> f32 {
 #[test]
 fn hello_with_another_version_or_schema_is_refused() {
     let mut c = ArmController::new(config()).expect("valid limits");
-    let wrong_version =
-        HostMessage::Hello(HostHello { protocol_version: PROTOCOL_VERSION + 1, schema_hash: SCHEMA_HASH });
+    let wrong_version = HostMessage::Hello(HostHello {
+        protocol_version: PROTOCOL_VERSION + 1,
+        schema_hash: SCHEMA_HASH,
+    });
     assert_eq!(send(&mut c, wrong_version, 0), AckCode::VersionMismatch);
-    let wrong_schema =
-        HostMessage::Hello(HostHello { protocol_version: PROTOCOL_VERSION, schema_hash: !SCHEMA_HASH });
+    let wrong_schema = HostMessage::Hello(HostHello {
+        protocol_version: PROTOCOL_VERSION,
+        schema_hash: !SCHEMA_HASH,
+    });
     assert_eq!(send(&mut c, wrong_schema, 0), AckCode::SchemaMismatch);
     assert_eq!(send(&mut c, HostMessage::Enable, 0), AckCode::NotGreeted);
     assert_eq!(send(&mut c, HostMessage::Heartbeat, 0), AckCode::NotGreeted);
@@ -75,7 +79,8 @@ fn hello_reply_describes_the_arm() {
 #[test]
 fn time_sync_reports_the_arm_clock() {
     let mut c = ArmController::new(config()).expect("valid limits");
-    let reply = c.handle(&HostFrame { seq: 4, message: HostMessage::TimeSync { host_send_us: 11 } }, 77);
+    let reply =
+        c.handle(&HostFrame { seq: 4, message: HostMessage::TimeSync { host_send_us: 11 } }, 77);
     assert_eq!(
         reply,
         ArmMessage::TimeSync {
@@ -247,7 +252,8 @@ fn chunk_numbers_detect_retries_and_old_chunks_per_session() {
 fn a_far_new_chunk_is_approached_without_jumping() {
     let mut c = enabled();
     let limits = ArmLimits::default();
-    let far = ArmPose { rot6d: [0.0, 1.0, 0.0, -1.0, 0.0, 0.0], ..ArmPose::at([-0.5, -0.5, 0.7], 0.0) };
+    let far =
+        ArmPose { rot6d: [0.0, 1.0, 0.0, -1.0, 0.0, 0.0], ..ArmPose::at([-0.5, -0.5, 0.7], 0.0) };
     send(&mut c, chunk(1, 0, &[far]), 0);
     let mut previous = HOME;
     for k in 1..=40 {

@@ -35,9 +35,7 @@ pub fn step_towards(
     } else {
         1.0
     };
-    for axis in 0..3 {
-        next.xyz[axis] = current.xyz[axis] + delta[axis] * scale;
-    }
+    next.xyz = core::array::from_fn(|axis| current.xyz[axis] + delta[axis] * scale);
 
     for (i, n) in next.rot6d.iter_mut().enumerate() {
         let d = target.rot6d[i] - current.rot6d[i];
@@ -72,15 +70,16 @@ pub fn brake(
     let ratio = if speed > 0.0 && speed.is_finite() { slower / speed } else { 0.0 };
     let mut v = [velocity[0] * ratio, velocity[1] * ratio, velocity[2] * ratio];
     let step = norm3(v) * dt_s;
-    let step_ratio = if step > limits.max_step_m && step > 0.0 { limits.max_step_m / step } else { 1.0 };
-    let mut next = *current;
-    for axis in 0..3 {
-        next.xyz[axis] = current.xyz[axis] + v[axis] * dt_s * step_ratio;
-    }
+    let step_ratio =
+        if step > limits.max_step_m && step > 0.0 { limits.max_step_m / step } else { 1.0 };
+    let next = ArmPose {
+        xyz: core::array::from_fn(|axis| current.xyz[axis] + v[axis] * dt_s * step_ratio),
+        ..*current
+    };
     let (bounded, _) = clamp_to_limits(&next, limits);
-    for axis in 0..3 {
-        if bounded.xyz[axis] != next.xyz[axis] {
-            v[axis] = 0.0;
+    for ((v, stopped), free) in v.iter_mut().zip(bounded.xyz).zip(next.xyz) {
+        if stopped != free {
+            *v = 0.0;
         }
     }
     (bounded, v)

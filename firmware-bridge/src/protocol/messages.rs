@@ -180,8 +180,8 @@ impl ActionChunk {
         if step_period_us == 0 {
             return Err(ChunkError::ZeroPeriod);
         }
-        let steps = Vec::from_slice(poses)
-            .map_err(|_| ChunkError::TooManySteps { steps: poses.len() })?;
+        let steps =
+            Vec::from_slice(poses).map_err(|_| ChunkError::TooManySteps { steps: poses.len() })?;
         Ok(Self { chunk_seq, start_time_us, step_period_us, steps })
     }
 }
@@ -196,6 +196,8 @@ pub struct HostFrame {
 }
 
 /// What the host can ask of an arm.
+// The chunk is stored inline on purpose: the arm side never allocates.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Schema)]
 pub enum HostMessage {
     /// Opens a session; refused unless version and schema match.

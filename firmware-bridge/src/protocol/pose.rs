@@ -33,11 +33,7 @@ impl ArmPose {
 
     /// Builds a pose from the policy's 10-value layout `xyz(3), rot6d(6), gripper(1)`.
     pub const fn from_array(v: [f32; POSE_LEN]) -> Self {
-        Self {
-            xyz: [v[0], v[1], v[2]],
-            rot6d: [v[3], v[4], v[5], v[6], v[7], v[8]],
-            gripper: v[9],
-        }
+        Self { xyz: [v[0], v[1], v[2]], rot6d: [v[3], v[4], v[5], v[6], v[7], v[8]], gripper: v[9] }
     }
 
     /// The policy's 10-value layout `xyz(3), rot6d(6), gripper(1)`.
