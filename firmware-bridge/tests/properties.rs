@@ -304,7 +304,7 @@ fn the_largest_messages_fit_their_limits() {
 #[derive(Debug, Clone)]
 enum Step {
     /// A request arrives.
-    Request(HostMessage),
+    Request(Box<HostMessage>),
     /// Time passes by this many microseconds, then a control tick runs.
     Tick(u64),
 }
@@ -327,10 +327,10 @@ fn any_step() -> impl Strategy<Value = Step> {
             HostMessage::Chunk(chunk)
         });
     prop_oneof![
-        1 => Just(Step::Request(hello)),
-        1 => Just(Step::Request(HostMessage::Enable)),
-        4 => now_ish_chunk.prop_map(Step::Request),
-        1 => any_host_message().prop_map(Step::Request),
+        1 => Just(Step::Request(Box::new(hello))),
+        1 => Just(Step::Request(Box::new(HostMessage::Enable))),
+        4 => now_ish_chunk.prop_map(|m| Step::Request(Box::new(m))),
+        1 => any_host_message().prop_map(|m| Step::Request(Box::new(m))),
         8 => (0u64..20_000).prop_map(Step::Tick),
     ]
 }
@@ -362,7 +362,7 @@ proptest! {
             match step {
                 Step::Request(message) => {
                     let before = c.mode();
-                    let _ = c.handle(&HostFrame { seq: i as u32, message }, now);
+                    let _ = c.handle(&HostFrame { seq: i as u32, message: *message }, now);
                     // Enabling restarts from the measured pose, wherever the last powered
                     // setpoint was: the step bound starts afresh.
                     if before == Mode::Disabled {
