@@ -339,3 +339,17 @@ fn the_wrong_arm_on_a_port_is_refused() {
         other => panic!("expected a wrong-arm refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn an_unread_pty_never_wedges_the_simulated_arm() {
+    let sim = pty_arm(ArmId::Left);
+    // Nobody opens the slave: the pty fills within a second of state reports.
+    thread::sleep(Duration::from_millis(1500));
+    let ticks_before = sim.handle.snapshot().ticks;
+    thread::sleep(Duration::from_millis(200));
+    assert!(sim.handle.snapshot().ticks > ticks_before + 20, "still ticking at 500 Hz");
+    let stopping = Instant::now();
+    let report = sim.handle.stop().expect("stops");
+    assert!(stopping.elapsed() < Duration::from_secs(1));
+    assert!(report.dropped > 0, "unread output was dropped, not blocked on");
+}

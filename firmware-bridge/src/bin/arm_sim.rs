@@ -45,7 +45,9 @@ fn open(args: &Args, arm_id: ArmId) -> Result<Link, String> {
         None => {
             let pty = Pty::open().map_err(|e| e.to_string())?;
             println!("arm-sim: {} arm on {}", arm_id.name(), pty.slave_path().display());
-            pty.into_master_link().map_err(|e| e.to_string())
+            let period = SimConfig::new(arm_id).arm.limits.control_period_us;
+            let write_timeout = std::time::Duration::from_micros(u64::from(period));
+            pty.into_master_link(write_timeout).map_err(|e| e.to_string())
         }
         Some(iface) => open_can(iface, arm_id, args.fd),
     }

@@ -32,6 +32,14 @@ pub enum LinkError {
         /// Device or link description.
         device: String,
     },
+    /// The device accepted no more bytes for too long (the peer stopped reading).
+    #[error("{device}: write blocked for {after:?}; peer not reading")]
+    WriteTimeout {
+        /// Device or link description.
+        device: String,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
     /// A message could not be encoded.
     #[error("{device}: {source}")]
     Encode {

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::fd::FdStream;
 use super::link::{Link, LinkError};
@@ -40,11 +41,12 @@ impl Pty {
     }
 
     /// The master side as a framed link (the arm's end); the pty stays open as long as the
-    /// link does.
-    pub fn into_master_link(self) -> Result<Link, LinkError> {
+    /// link does. Writes give up after `write_timeout` when no host reads the slave, as a
+    /// microcontroller's UART drops output rather than stall its control loop.
+    pub fn into_master_link(self, write_timeout: Duration) -> Result<Link, LinkError> {
         let description = format!("pty master for {}", self.slave_path.display());
-        let rx = FdStream::new(self.master, description.clone());
-        let tx = rx.try_clone()?;
+        let rx = FdStream::new(self.master, description.clone())?;
+        let tx = rx.try_clone()?.with_write_timeout(write_timeout);
         Ok(framed_link(rx, KeepAlive { stream: tx, _slave: self.slave }, description))
     }
 }

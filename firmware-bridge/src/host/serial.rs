@@ -6,11 +6,10 @@
 //! queues flushed so that stale bytes from before the open are not decoded.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::termios::{
     cfmakeraw, cfsetspeed, tcflush, tcgetattr, tcsetattr, BaudRate, ControlFlags, FlushArg,
     InputFlags, SetArg, SpecialCharacterIndices,
@@ -70,19 +69,16 @@ pub fn configure_raw<F: AsFd>(fd: F, baud: u32, device: &str) -> Result<(), Link
     Ok(())
 }
 
-/// Opens a serial device read-write in raw mode at `baud` (blocking I/O, no controlling
-/// terminal).
+/// Opens a serial device read-write, non-blocking, in raw mode at `baud`, without making it
+/// the controlling terminal.
 pub fn open_device(path: &Path, baud: u32) -> Result<File, LinkError> {
     let device = path.display().to_string();
-    // Non-blocking open so that a missing carrier cannot block it; blocking afterwards.
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| LinkError::io(&device, "open", e))?;
-    fcntl(file.as_raw_fd(), FcntlArg::F_SETFL(OFlag::empty()))
-        .map_err(|e| LinkError::io(&device, "fcntl", e.into()))?;
     configure_raw(&file, baud, &device)?;
     Ok(file)
 }
@@ -91,7 +87,7 @@ pub fn open_device(path: &Path, baud: u32) -> Result<File, LinkError> {
 pub fn open_serial(path: &Path, baud: u32) -> Result<Link, LinkError> {
     let device = path.display().to_string();
     let file = open_device(path, baud)?;
-    let rx = FdStream::new(file, device.clone());
+    let rx = FdStream::new(file, device.clone())?;
     let tx = rx.try_clone()?;
     Ok(framed_link(rx, tx, device))
 }

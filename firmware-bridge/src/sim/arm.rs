@@ -103,6 +103,28 @@ pub struct SimReport {
     pub ticks: u64,
     /// State reports sent.
     pub states_sent: u64,
+    /// Messages dropped because nobody read the link.
+    pub dropped: u64,
+}
+
+/// What became of a message the arm sent.
+enum Sent {
+    /// Written to the link.
+    Delivered,
+    /// Dropped because nobody read the link for a while.
+    Dropped,
+    /// The other end closed the link.
+    Closed,
+}
+
+/// Classifies a send result; other link failures end the run.
+fn outcome(result: Result<(), LinkError>) -> Result<Sent, SimError> {
+    match result {
+        Ok(()) => Ok(Sent::Delivered),
+        Err(LinkError::WriteTimeout { .. }) => Ok(Sent::Dropped),
+        Err(LinkError::Closed { .. }) => Ok(Sent::Closed),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Locks a mutex, carrying on with the data of a poisoned one.
@@ -157,7 +179,8 @@ impl ArmSim {
     /// Runs until `stop` is set or the other end closes the link.
     pub fn run(&mut self, mut link: Link, stop: &AtomicBool) -> Result<SimReport, SimError> {
         let period = Duration::from_micros(u64::from(self.config.arm.limits.control_period_us));
-        let mut report = SimReport { requests: 0, corrupt_frames: 0, ticks: 0, states_sent: 0 };
+        let mut report =
+            SimReport { requests: 0, corrupt_frames: 0, ticks: 0, states_sent: 0, dropped: 0 };
         let mut last_tick = Instant::now();
         let mut next_tick = last_tick + period;
         let mut next_state = last_tick;
@@ -178,14 +201,11 @@ impl ArmSim {
                     next_state = (next_state + self.config.state_period).max(now);
                     let joints = self.arm.joints();
                     let state = self.controller.report(t, &self.arm.pose(), &joints);
-                    match send_message(
-                        link.tx.as_mut(),
-                        &ArmMessage::State(state),
-                        &link.description,
-                    ) {
-                        Ok(()) => report.states_sent += 1,
-                        Err(LinkError::Closed { .. }) => break,
-                        Err(e) => return Err(e.into()),
+                    let message = ArmMessage::State(state);
+                    match outcome(send_message(link.tx.as_mut(), &message, &link.description))? {
+                        Sent::Delivered => report.states_sent += 1,
+                        Sent::Dropped => report.dropped += 1,
+                        Sent::Closed => break,
                     }
                 }
                 self.publish(t, command, &report);
@@ -201,10 +221,10 @@ impl ArmSim {
                     Ok(frame) => {
                         report.requests += 1;
                         let reply = self.controller.handle(&frame, self.arm_us(Instant::now()));
-                        match send_message(link.tx.as_mut(), &reply, &link.description) {
-                            Ok(()) => {}
-                            Err(LinkError::Closed { .. }) => break,
-                            Err(e) => return Err(e.into()),
+                        match outcome(send_message(link.tx.as_mut(), &reply, &link.description))? {
+                            Sent::Delivered => {}
+                            Sent::Dropped => report.dropped += 1,
+                            Sent::Closed => break,
                         }
                     }
                     Err(_) => {
@@ -255,7 +275,9 @@ impl ArmSim {
     pub fn spawn_pty(config: SimConfig) -> Result<PtySim, SimError> {
         let pty = Pty::open()?;
         let path = pty.slave_path().to_owned();
-        let handle = Self::spawn(config, pty.into_master_link()?)?;
+        // An unread pty drops output after one control period, as a real UART would.
+        let period = Duration::from_micros(u64::from(config.arm.limits.control_period_us));
+        let handle = Self::spawn(config, pty.into_master_link(period)?)?;
         Ok(PtySim { path, handle })
     }
 }
