@@ -61,8 +61,7 @@ fn a_chunk_sent_over_a_pty_moves_the_simulated_arm() {
 #[test]
 fn when_chunks_and_heartbeats_stop_the_arm_holds_within_the_watchdog_timeout() {
     let sim = pty_arm(ArmId::Right);
-    let silent =
-        ClientConfig { heartbeat_interval: Duration::from_secs(3600), ..ClientConfig::default() };
+    let silent = ClientConfig { heartbeat_interval: None, ..ClientConfig::default() };
     let client = connect_pty(&sim, silent);
     client.enable().expect("enabled");
     let start = sim.handle.snapshot().pose;

@@ -4,7 +4,8 @@
 //! [`ArmClient::connect`] opens the link through a *connector* (a function that opens the
 //! device, so it can be called again), says hello, refuses an incompatible arm, synchronises
 //! clocks and starts two background threads: a reader that matches replies to requests by
-//! number and keeps the latest state, and a supervisor that sends heartbeats, refreshes the
+//! number and keeps the latest state, and a supervisor that sends heartbeats (unless the
+//! caller sends them, see [`ClientConfig::heartbeat_interval`]), refreshes the
 //! clock estimate, and on a dead link (I/O error, closed device, or several heartbeats in a
 //! row unanswered) reconnects through the connector and says hello again. Requests made
 //! while disconnected fail at once with [`ClientError::Disconnected`]; the arm's own watchdog
@@ -38,8 +39,12 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// How many times to resend an unanswered request (same number, so the arm can tell).
     pub retries: u32,
-    /// Interval between heartbeats; keep it well under the arm's watchdog timeout.
-    pub heartbeat_interval: Duration,
+    /// Interval between automatic heartbeats; keep it well under the arm's watchdog
+    /// timeout. With automatic heartbeats the watchdog catches a dead link or a dead host
+    /// process, while a stalled control loop only lets the current chunk run out (the arm
+    /// then holds its last step). `None` leaves heartbeats to the caller
+    /// ([`ArmClient::heartbeat`]), so that the watchdog also catches a stalled control loop.
+    pub heartbeat_interval: Option<Duration>,
     /// Consecutive unanswered heartbeats after which the link is considered dead.
     pub max_missed_heartbeats: u32,
     /// Interval between clock probes.
@@ -57,7 +62,7 @@ impl Default for ClientConfig {
         Self {
             request_timeout: Duration::from_millis(50),
             retries: 2,
-            heartbeat_interval: Duration::from_millis(25),
+            heartbeat_interval: Some(Duration::from_millis(25)),
             max_missed_heartbeats: 3,
             time_sync_interval: Duration::from_secs(1),
             initial_time_syncs: 8,
@@ -511,8 +516,9 @@ impl Shared {
                 }
                 continue;
             }
-            if now >= next_heartbeat {
-                next_heartbeat = now + self.config.heartbeat_interval;
+            if let Some(interval) = self.config.heartbeat_interval.filter(|_| now >= next_heartbeat)
+            {
+                next_heartbeat = now + interval;
                 let generation = self.generation.load(Ordering::SeqCst);
                 match self.command(HostMessage::Heartbeat) {
                     Ok(_) => missed = 0,
@@ -644,6 +650,11 @@ impl ArmClient {
             states: get(&c.states),
             reconnects: get(&c.reconnects),
         }
+    }
+
+    /// Feeds the arm's watchdog (needed only when automatic heartbeats are off).
+    pub fn heartbeat(&self) -> Result<(), ClientError> {
+        self.shared.command(HostMessage::Heartbeat).map(|_| ())
     }
 
     /// Powers the motors and starts tracking from the measured pose.
