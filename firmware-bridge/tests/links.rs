@@ -352,3 +352,27 @@ fn an_unread_pty_never_wedges_the_simulated_arm() {
     assert!(stopping.elapsed() < Duration::from_secs(1));
     assert!(report.dropped > 0, "unread output was dropped, not blocked on");
 }
+
+#[test]
+fn the_arm_sim_binary_serves_a_client_on_the_pty_it_prints() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arm-sim"))
+        .args(["--arm", "right"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("arm-sim starts");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("piped stdout");
+    BufReader::new(stdout).read_line(&mut line).expect("arm-sim prints its pty");
+    let path = line.trim().rsplit(" on ").next().expect("a path").to_owned();
+    let config = ClientConfig { expect_arm: Some(ArmId::Right), ..ClientConfig::default() };
+    let result = ArmClient::open_serial(&path, DEFAULT_BAUD, config).and_then(|client| {
+        client.enable()?;
+        let state = client.wait_for_state(WAIT, |s| s.mode == Mode::Enabled);
+        Ok(state.map(|s| s.state.mode))
+    });
+    child.kill().expect("arm-sim stops");
+    child.wait().expect("arm-sim reaped");
+    assert_eq!(result.expect("client works against arm-sim"), Some(Mode::Enabled), "{line}");
+}
