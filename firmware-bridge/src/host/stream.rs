@@ -24,14 +24,16 @@ pub trait ByteSink: Send {
 pub struct FramedTx<S> {
     /// The stream.
     sink: S,
+    /// Link description, for messages.
+    name: String,
     /// Encoding buffer, reused.
     buf: Box<[u8; MAX_FRAME_LEN]>,
 }
 
 impl<S: ByteSink> FramedTx<S> {
-    /// Frames bodies onto `sink`.
-    pub fn new(sink: S) -> Self {
-        Self { sink, buf: Box::new([0; MAX_FRAME_LEN]) }
+    /// Frames bodies onto `sink`, described as `name` in errors.
+    pub fn new(sink: S, name: impl Into<String>) -> Self {
+        Self { sink, name: name.into(), buf: Box::new([0; MAX_FRAME_LEN]) }
     }
 }
 
@@ -102,10 +104,11 @@ where
     R: ByteSource + 'static,
     W: ByteSink + 'static,
 {
+    let description = description.into();
     Link {
-        tx: Box::new(FramedTx::new(sink)),
+        tx: Box::new(FramedTx::new(sink, description.clone())),
         rx: Box::new(FramedRx::new(source)),
-        description: description.into(),
+        description,
     }
 }
 
