@@ -164,13 +164,15 @@ proptest! {
         noisy.extend_from_slice(&garbage);
         noisy.extend_from_slice(&stream[at..]);
         let (decoded, _) = decode_pieces([&noisy[..]]);
-        // A burst strictly inside a frame costs that frame; one at a boundary costs nothing.
+        // A burst between frames costs nothing. One strictly inside a frame costs at most
+        // that frame (a burst that is only zeros next to the frame's own delimiters leaves
+        // it intact); every other frame arrives, and nothing else.
         let hit = ranges.iter().position(|r| r.start < at && at < r.end);
-        let mut expected = messages.clone();
+        let mut without_hit = messages.clone();
         if let Some(hit) = hit {
-            expected.remove(hit);
+            without_hit.remove(hit);
         }
-        prop_assert!(same(&decoded, &expected));
+        prop_assert!(same(&decoded, &without_hit) || same(&decoded, &messages));
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl<S: ByteSink> FramedTx<S> {
 impl<S: ByteSink> PacketTx for FramedTx<S> {
     fn send_body(&mut self, body: &[u8]) -> Result<(), LinkError> {
         let len = frame_body(body, &mut self.buf[..])
-            .map_err(|source| LinkError::Encode { device: "frame encoder".to_owned(), source })?;
+            .map_err(|source| LinkError::Encode { device: self.name.clone(), source })?;
         self.sink.write_all(&self.buf[..len])
     }
 }
