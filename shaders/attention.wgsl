@@ -6,6 +6,7 @@
 //         segments. With `common_bias` != 0 it is added to the logits of common keys (ln 2 for
 //         the reference's attention re-weighting).
 // One thread per (query, head); keys stream through workgroup memory in tiles of 16.
+// The head width must be a multiple of 4.
 struct Params {
     tokens: u32,
     heads: u32,
@@ -30,10 +31,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> kv: array<f32>;
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
-const MAX_D: u32 = 128u;
+// D4 = head_dim / 4 is substituted when the pipeline is built, so that the per-thread query
+// and accumulator live in registers (constant trip counts) rather than in indexed memory.
+const D4: u32 = {{D4}}u;
 const KT: u32 = 16u;
-var<workgroup> ks: array<array<f32, 128>, 16>;
-var<workgroup> vs: array<array<f32, 128>, 16>;
+var<workgroup> ks: array<array<vec4<f32>, D4>, KT>;
+var<workgroup> vs: array<array<vec4<f32>, D4>, KT>;
 
 // First and one-past-last key a query may see, and whether keys must be checked one by one.
 fn key_range(t: u32) -> vec2<u32> {
@@ -67,14 +70,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let t0 = wg.x * 64u;
     let t = t0 + li;
     let live = t < p.tokens;
-    let d = p.head_dim;
-    var qv: array<f32, 128>;
-    var acc: array<f32, 128>;
+    let d = D4 * 4u;
+    var qv: array<vec4<f32>, D4>;
+    var acc: array<vec4<f32>, D4>;
     if (live) {
         let qb = t * p.q_stride + p.q_offset + h * d;
-        for (var c = 0u; c < d; c++) {
-            qv[c] = q[qb + c] * p.scale;
-            acc[c] = 0.0;
+        for (var c = 0u; c < D4; c++) {
+            let b = qb + 4u * c;
+            qv[c] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * p.scale;
+            acc[c] = vec4<f32>(0.0);
         }
     }
     // The key range of the whole workgroup: union of its queries' ranges.
@@ -88,14 +92,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         mine = key_range(t);
     }
     for (var k0 = lo; k0 < hi; k0 += KT) {
-        // Cooperative load of KT keys and values of head kvh.
-        for (var e = li; e < KT * d; e += 64u) {
-            let kk = k0 + e / d;
-            let c = e % d;
+        // Cooperative load of KT keys and values of head kvh, four floats at a time.
+        for (var e = li; e < KT * D4; e += 64u) {
+            let kk = k0 + e / D4;
+            let c = e % D4;
             if (kk < hi) {
-                let base = kk * p.kv_stride + kvh * d + c;
-                ks[e / d][c] = kv[base + p.k_offset];
-                vs[e / d][c] = kv[base + p.v_offset];
+                let base = kk * p.kv_stride + kvh * d + 4u * c;
+                let kb = base + p.k_offset;
+                let vb = base + p.v_offset;
+                ks[e / D4][c] = vec4<f32>(kv[kb], kv[kb + 1u], kv[kb + 2u], kv[kb + 3u]);
+                vs[e / D4][c] = vec4<f32>(kv[vb], kv[vb + 1u], kv[vb + 2u], kv[vb + 3u]);
             }
         }
         workgroupBarrier();
@@ -107,8 +113,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                     continue;
                 }
                 var s = 0.0;
-                for (var c = 0u; c < d; c++) {
-                    s = fma(qv[c], ks[j][c], s);
+                for (var c = 0u; c < D4; c++) {
+                    s += dot(qv[c], ks[j][c]);
                 }
                 if (p.mode == 1u && key < p.n0) {
                     s += p.common_bias;
@@ -116,15 +122,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 if (s > m) {
                     let f = exp(m - s);
                     l *= f;
-                    for (var c = 0u; c < d; c++) {
+                    for (var c = 0u; c < D4; c++) {
                         acc[c] *= f;
                     }
                     m = s;
                 }
                 let w = exp(s - m);
                 l += w;
-                for (var c = 0u; c < d; c++) {
-                    acc[c] = fma(w, vs[j][c], acc[c]);
+                for (var c = 0u; c < D4; c++) {
+                    acc[c] = fma(vec4<f32>(w), vs[j][c], acc[c]);
                 }
             }
         }
@@ -133,8 +139,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (live) {
         let ob = t * p.o_stride + h * d;
         let inv = 1.0 / l;
-        for (var c = 0u; c < d; c++) {
-            o[ob + c] = acc[c] * inv;
+        for (var c = 0u; c < D4; c++) {
+            let v = acc[c] * inv;
+            o[ob + 4u * c] = v.x;
+            o[ob + 4u * c + 1u] = v.y;
+            o[ob + 4u * c + 2u] = v.z;
+            o[ob + 4u * c + 3u] = v.w;
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// Vulkan adapter (name substring, `cpu` or `gpu`).
     #[arg(long)]
     pub adapter: Option<String>,
+    /// Also time every kernel on its own and print where the time goes.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// One stage's figures.
@@ -188,6 +191,12 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         "{:<14} {:>10.1} {:>10.1} {:>11}  ({} submit per inference)",
         "total", report.total_ms_median, report.total_ms_p90, report.dispatches, report.submits
     );
+    if args.profile {
+        println!("\n{:<40} {:>6} {:>10}", "kernel (each dispatch awaited)", "count", "total ms");
+        for (name, count, total) in policy.profile_kernels().map_err(|e| e.to_string())? {
+            println!("{name:<40} {count:>6} {:>10.1}", total.as_secs_f64() * 1e3);
+        }
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;

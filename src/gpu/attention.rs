@@ -125,5 +125,5 @@ pub fn attention(
         common_bias: bias,
     };
     let grid = [l.tokens.div_ceil(64) as u32, l.heads as u32, 1];
-    Ok(k.attention.dispatch(ctx, &p, &[&q.buffer, &kv.buffer, &o.buffer], grid))
+    Ok(k.attention(ctx, l.head_dim).dispatch(ctx, &p, &[&q.buffer, &kv.buffer, &o.buffer], grid))
 }

@@ -22,8 +22,8 @@ pub struct KernelSet {
     pub layer_norm: Kernel,
     /// Rotary embedding.
     pub rope: Kernel,
-    /// Flash-style attention.
-    pub attention: Kernel,
+    /// Flash-style attention, one pipeline per head width (compiled on first use).
+    attention: std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<Kernel>>>,
     /// `silu(gate) * up`.
     pub silu_mul: Kernel,
     /// tanh-approximated GELU.
@@ -49,6 +49,19 @@ pub struct KernelSet {
 }
 
 impl KernelSet {
+    /// The attention pipeline for heads of `head_dim` (a multiple of 4, at most 128),
+    /// compiled the first time it is asked for.
+    pub fn attention(&self, ctx: &GpuContext, head_dim: usize) -> std::sync::Arc<Kernel> {
+        let mut cache = self.attention.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .entry(head_dim)
+            .or_insert_with(|| {
+                let source = shader!("attention.wgsl").replace("{{D4}}", &(head_dim / 4).to_string());
+                std::sync::Arc::new(Kernel::new(ctx, &format!("attention_d{head_dim}"), &source, "main"))
+            })
+            .clone()
+    }
+
     /// Compiles every pipeline.
     pub fn new(ctx: &GpuContext) -> Self {
         let k = |name: &str, src: &str, entry: &str| Kernel::new(ctx, name, src, entry);
@@ -57,7 +70,7 @@ impl KernelSet {
             rms_norm: k("rms_norm", shader!("rms_norm.wgsl"), "main"),
             layer_norm: k("layer_norm", shader!("layer_norm.wgsl"), "main"),
             rope: k("rope", shader!("rope.wgsl"), "main"),
-            attention: k("attention", shader!("attention.wgsl"), "main"),
+            attention: Default::default(),
             silu_mul: k("silu_mul", shader!("silu_mul.wgsl"), "main"),
             gelu_tanh: k("gelu_tanh", shader!("activation.wgsl"), "gelu_tanh"),
             gelu_erf: k("gelu_erf", shader!("activation.wgsl"), "gelu_erf"),

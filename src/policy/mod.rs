@@ -177,6 +177,10 @@ impl Policy {
         let ctx = GpuContext::new(options.adapter.as_deref())?;
         let tokenizer = Tokenizer::from_json(file.tokenizer_json())?;
         let kernels = KernelSet::new(&ctx);
+        let c = file.config();
+        for head_dim in [c.vision.head_dim(), c.llm.head_dim(), c.dit.hidden_size / c.dit.num_heads] {
+            kernels.attention(&ctx, head_dim);
+        }
         let weights = DeviceWeights::upload(&ctx, &file, file.config())?;
         ctx.wait()?;
         ctx.save_pipeline_cache();
@@ -440,6 +444,12 @@ impl Policy {
         let actions = stats.unnormalize_actions(c.normalization, &out64, width);
         let _ = IMAGES;
         Ok(ActionChunk { steps: ta, width, actions, normalized: out })
+    }
+
+    /// Time per kernel of the current program (see [`Program::profile_kernels`]).
+    pub fn profile_kernels(&self) -> Result<Vec<(String, usize, Duration)>, PolicyError> {
+        let p = self.prepared.as_ref().ok_or_else(|| PolicyError::Input("predict once before profiling".into()))?;
+        Ok(p.program.profile_kernels(&self.ctx)?)
     }
 
     /// Runs the current program stage by stage (after a [`Policy::predict`]), returning each

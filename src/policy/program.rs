@@ -131,6 +131,43 @@ impl Program {
         ctx.queue.submit([encoder.finish()]);
     }
 
+    /// Runs every dispatch as its own submission and waits for it, summing wall time per
+    /// kernel name: where the time goes (`bench --profile`). Copies run untimed.
+    pub fn profile_kernels(&self, ctx: &GpuContext) -> Result<Vec<(String, usize, Duration)>, GpuError> {
+        let mut totals: Vec<(String, usize, Duration)> = Vec::new();
+        for stage in &self.stages {
+            for step in &stage.steps {
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                let name = match step {
+                    Step::Dispatch(d) => {
+                        let mut pass = encoder.begin_compute_pass(&Default::default());
+                        d.record(&mut pass);
+                        Some(format!("{}/{}", stage.name, d.name))
+                    }
+                    Step::Copy { src, src_offset, dst, dst_offset, len } => {
+                        encoder.copy_buffer_to_buffer(src, (*src_offset * 4) as u64, dst, (*dst_offset * 4) as u64, (*len * 4) as u64);
+                        None
+                    }
+                };
+                let start = Instant::now();
+                ctx.queue.submit([encoder.finish()]);
+                ctx.wait()?;
+                if let Some(name) = name {
+                    let elapsed = start.elapsed();
+                    match totals.iter_mut().find(|(n, _, _)| *n == name) {
+                        Some(entry) => {
+                            entry.1 += 1;
+                            entry.2 += elapsed;
+                        }
+                        None => totals.push((name, 1, elapsed)),
+                    }
+                }
+            }
+        }
+        totals.sort_by(|a, b| b.2.cmp(&a.2));
+        Ok(totals)
+    }
+
     /// Runs each stage as its own submission and waits for it: per-stage wall times for
     /// benchmarks (slower than [`Program::submit`], which the runtime uses).
     pub fn run_timed(&self, ctx: &GpuContext) -> Result<Vec<(String, Duration)>, GpuError> {
