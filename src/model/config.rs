@@ -218,12 +218,20 @@ impl Fields<'_> {
         }
     }
     fn sub<'b>(&'b self, key: &str) -> Result<Fields<'b>, ConfigError> {
-        let root = self.get(key).filter(|v| v.is_object()).ok_or_else(|| ConfigError::Missing(self.name(key)))?;
+        let root = self
+            .get(key)
+            .filter(|v| v.is_object())
+            .ok_or_else(|| ConfigError::Missing(self.name(key)))?;
         Ok(Fields { root, prefix: key.to_string() })
     }
 }
 
-fn require(field: &str, ok: bool, value: impl ToString, why: &'static str) -> Result<(), ConfigError> {
+fn require(
+    field: &str,
+    ok: bool,
+    value: impl ToString,
+    why: &'static str,
+) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
@@ -247,7 +255,12 @@ impl ModelConfig {
         let s = Fields { root: &single_owned, prefix: "singlevla_config".into() };
 
         let model_type = t.str_or("model_type", "")?;
-        require("model_type", model_type == "Eagle2_1BTwinVLA", model_type, "only the Eagle2-1B TwinVLA layout is implemented")?;
+        require(
+            "model_type",
+            model_type == "Eagle2_1BTwinVLA",
+            model_type,
+            "only the Eagle2-1B TwinVLA layout is implemented",
+        )?;
         for (field, default) in [
             ("enable_moe", true),
             ("enable_joint_attn", true),
@@ -259,9 +272,19 @@ impl ModelConfig {
             require(field, v, v, "the runtime implements the released layout where this is true")?;
         }
         let ki = t.bool_or("knowledge_insulation", false)?;
-        require("knowledge_insulation", !ki, ki, "knowledge-insulation training mode has no inference path here")?;
+        require(
+            "knowledge_insulation",
+            !ki,
+            ki,
+            "knowledge-insulation training mode has no inference path here",
+        )?;
         let modeling = t.str_or("modeling", "denoising")?;
-        require("modeling", modeling == "denoising", modeling, "only the denoising action head is implemented")?;
+        require(
+            "modeling",
+            modeling == "denoising",
+            modeling,
+            "only the denoising action head is implemented",
+        )?;
         let head = t.str_or("action_head", "DiT")?;
         require("action_head", head == "DiT", head, "only the DiT action head is implemented")?;
         let denoiser = t.str_or("denoiser", "FM")?;
@@ -285,21 +308,45 @@ impl ModelConfig {
             }
         };
         let num_readouts = t.usize("num_readouts")?;
-        require("num_readouts", num_readouts == 1, num_readouts, "one readout token per arm is implemented")?;
+        require(
+            "num_readouts",
+            num_readouts == 1,
+            num_readouts,
+            "one readout token per arm is implemented",
+        )?;
         let aggregation = s.str_or("aggregation", "None")?;
-        require("singlevla_config.aggregation", aggregation == "None", aggregation, "readout aggregation is not implemented")?;
+        require(
+            "singlevla_config.aggregation",
+            aggregation == "None",
+            aggregation,
+            "readout aggregation is not implemented",
+        )?;
 
         let v = s.sub("vision_config")?;
         let act = v.str_or("hidden_act", "gelu_pytorch_tanh")?;
-        require("vision_config.hidden_act", act == "gelu_pytorch_tanh", act, "SigLIP's tanh GELU is implemented")?;
+        require(
+            "vision_config.hidden_act",
+            act == "gelu_pytorch_tanh",
+            act,
+            "SigLIP's tanh GELU is implemented",
+        )?;
         let vision_use_head = v.bool_or("vision_use_head", false)?;
-        require("vision_config.vision_use_head", !vision_use_head, vision_use_head, "the pooling head is unused by TwinVLA")?;
+        require(
+            "vision_config.vision_use_head",
+            !vision_use_head,
+            vision_use_head,
+            "the pooling head is unused by TwinVLA",
+        )?;
         let vision = VisionConfig {
             hidden_size: v.usize("hidden_size")?,
             num_heads: v.usize("num_attention_heads")?,
             intermediate_size: v.usize("intermediate_size")?,
             num_layers: v.usize("num_hidden_layers")?,
-            image_size: s.get("force_image_size").and_then(Value::as_u64).map(|x| x as usize).map_or_else(|| v.usize("image_size"), Ok)?,
+            image_size: s
+                .get("force_image_size")
+                .and_then(Value::as_u64)
+                .map(|x| x as usize)
+                .map_or_else(|| v.usize("image_size"), Ok)?,
             patch_size: v.usize("patch_size")?,
             layer_norm_eps: v.f64("layer_norm_eps")? as f32,
         };
@@ -317,11 +364,21 @@ impl ModelConfig {
             vocab_size: l.usize("vocab_size")?,
         };
         let ratio = s.f64("downsample_ratio")? as f32;
-        require("singlevla_config.downsample_ratio", ratio == 0.5, ratio, "the 0.5 pixel shuffle is implemented")?;
+        require(
+            "singlevla_config.downsample_ratio",
+            ratio == 0.5,
+            ratio,
+            "the 0.5 pixel shuffle is implemented",
+        )?;
         let ps = s.str_or("ps_version", "v2")?;
         require("singlevla_config.ps_version", ps == "v2", ps, "pixel shuffle v2 is implemented")?;
         let select = s.get("select_layer").and_then(Value::as_i64).unwrap_or(-1);
-        require("singlevla_config.select_layer", select == -1, select, "the last vision layer is used")?;
+        require(
+            "singlevla_config.select_layer",
+            select == -1,
+            select,
+            "the last vision layer is used",
+        )?;
 
         let size_name = s.str_or("dit_size", "")?.to_string();
         let (depth, hidden, heads) = dit_size(&size_name).ok_or(ConfigError::Unsupported {
@@ -349,7 +406,8 @@ impl ModelConfig {
             readout_token_as_eos: t.bool_or("readout_token_as_eos", false)?,
             attn_reweighting: t.bool_or("attn_reweighting", false)?,
             enable_cfg,
-            denoising_steps: s.get("test_denoising_steps").and_then(Value::as_u64).unwrap_or(10) as usize,
+            denoising_steps: s.get("test_denoising_steps").and_then(Value::as_u64).unwrap_or(10)
+                as usize,
             normalization,
         };
         config.check()?;
@@ -362,24 +420,52 @@ impl ModelConfig {
         let l = &self.llm;
         let bad = |msg: String| Err(ConfigError::Inconsistent(msg));
         if v.num_heads == 0 || v.hidden_size % v.num_heads != 0 {
-            return bad(format!("vision hidden {} not divisible by {} heads", v.hidden_size, v.num_heads));
+            return bad(format!(
+                "vision hidden {} not divisible by {} heads",
+                v.hidden_size, v.num_heads
+            ));
         }
         if v.patch_size == 0 || v.image_size % v.patch_size != 0 || v.grid() % 2 != 0 {
-            return bad(format!("image {} / patch {} must give an even grid", v.image_size, v.patch_size));
+            return bad(format!(
+                "image {} / patch {} must give an even grid",
+                v.image_size, v.patch_size
+            ));
         }
-        if l.num_heads == 0 || l.num_kv_heads == 0 || l.hidden_size % l.num_heads != 0 || l.num_heads % l.num_kv_heads != 0 {
-            return bad(format!("llm hidden {} / heads {} / kv heads {}", l.hidden_size, l.num_heads, l.num_kv_heads));
+        if l.num_heads == 0
+            || l.num_kv_heads == 0
+            || l.hidden_size % l.num_heads != 0
+            || l.num_heads % l.num_kv_heads != 0
+        {
+            return bad(format!(
+                "llm hidden {} / heads {} / kv heads {}",
+                l.hidden_size, l.num_heads, l.num_kv_heads
+            ));
         }
         if l.head_dim() % 2 != 0 {
             return bad(format!("llm head_dim {} must be even for RoPE", l.head_dim()));
         }
         if self.dit.hidden_size % self.dit.num_heads != 0 {
-            return bad(format!("DiT hidden {} not divisible by {} heads", self.dit.hidden_size, self.dit.num_heads));
+            return bad(format!(
+                "DiT hidden {} not divisible by {} heads",
+                self.dit.hidden_size, self.dit.num_heads
+            ));
         }
         if self.action_len % 2 != 0 {
-            return bad(format!("action_len {} must be even (two arms' rows are interleaved by halves)", self.action_len));
+            return bad(format!(
+                "action_len {} must be even (two arms' rows are interleaved by halves)",
+                self.action_len
+            ));
         }
-        if [v.num_layers, l.num_layers, self.dit.depth, self.action_dim, self.state_dim, l.vocab_size].contains(&0) {
+        if [
+            v.num_layers,
+            l.num_layers,
+            self.dit.depth,
+            self.action_dim,
+            self.state_dim,
+            l.vocab_size,
+        ]
+        .contains(&0)
+        {
             return bad("a layer count or dimension is zero".into());
         }
         Ok(())

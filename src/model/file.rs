@@ -405,12 +405,13 @@ impl ModelFile {
         for def in model_file_tensors(&self.config) {
             let stored = storage(&def, self.recipe);
             for spec in &stored.streams {
-                let info = self.header.tensors.iter().find(|t| t.name == spec.name).ok_or_else(
-                    || ModelFileError::MissingTensor {
-                        path: self.path.clone(),
-                        tensor: spec.name.clone(),
-                    },
-                )?;
+                let info =
+                    self.header.tensors.iter().find(|t| t.name == spec.name).ok_or_else(|| {
+                        ModelFileError::MissingTensor {
+                            path: self.path.clone(),
+                            tensor: spec.name.clone(),
+                        }
+                    })?;
                 if info.dims != spec.dims || info.ggml_type != spec.ggml_type {
                     return Err(ModelFileError::MisshapenTensor {
                         path: self.path.clone(),
@@ -450,16 +451,14 @@ impl ModelFile {
     /// Every tensor of the catalogue was checked at open, so this fails only for names outside
     /// the catalogue.
     pub fn weight(&self, name: &str) -> Result<Weight<'_>, ModelFileError> {
-        let def = model_file_tensors(&self.config)
-            .into_iter()
-            .find(|d| d.name == name)
-            .ok_or_else(|| ModelFileError::MissingTensor {
-                path: self.path.clone(),
-                tensor: name.into(),
-            })?;
+        let def =
+            model_file_tensors(&self.config).into_iter().find(|d| d.name == name).ok_or_else(
+                || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() },
+            )?;
         let stored = storage(&def, self.recipe);
         let mut bytes = stored.streams.iter().map(|s| self.stream(&s.name));
-        let missing = || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() };
+        let missing =
+            || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() };
         let values = bytes.next().flatten().ok_or_else(missing)?;
         let scales = bytes.next().flatten().unwrap_or(&[]);
         let mins = bytes.next().flatten().unwrap_or(&[]);

@@ -207,9 +207,10 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: u64) -> Result<&'a [u8], GgufError> {
         let len = self.bytes.len() as u64;
-        let end = (self.pos as u64).checked_add(n).filter(|&e| e <= len).ok_or(
-            GgufError::Truncated { offset: self.pos as u64, needed: n, len },
-        )?;
+        let end = (self.pos as u64)
+            .checked_add(n)
+            .filter(|&e| e <= len)
+            .ok_or(GgufError::Truncated { offset: self.pos as u64, needed: n, len })?;
         let slice = &self.bytes[self.pos..end as usize];
         self.pos = end as usize;
         Ok(slice)
@@ -269,9 +270,9 @@ impl<'a> Cursor<'a> {
                 let n = self.count("array length")?;
                 match elem {
                     4 => Value::ArrayU32((0..n).map(|_| self.u32()).collect::<Result<_, _>>()?),
-                    8 => Value::ArrayString(
-                        (0..n).map(|_| self.string()).collect::<Result<_, _>>()?,
-                    ),
+                    8 => {
+                        Value::ArrayString((0..n).map(|_| self.string()).collect::<Result<_, _>>()?)
+                    }
                     other => {
                         match Self::scalar_size(other) {
                             Some(size) => {

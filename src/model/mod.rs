@@ -3,6 +3,7 @@
 pub mod config;
 pub mod file;
 pub mod gguf;
+pub mod prompt;
 pub mod quant;
 pub mod stats;
 pub mod tensors;

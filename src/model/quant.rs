@@ -110,7 +110,9 @@ pub fn encode_row(format: WeightFormat, row: &[f32], out: &mut RowStreams<'_>) {
                 let (s, m) = (scale.to_f32(), min.to_f32());
                 let codes: Vec<u8> = xs
                     .iter()
-                    .map(|&x| if s > 0.0 { ((x - m) / s).round().clamp(0.0, 15.0) as u8 } else { 0 })
+                    .map(
+                        |&x| if s > 0.0 { ((x - m) / s).round().clamp(0.0, 15.0) as u8 } else { 0 },
+                    )
                     .collect();
                 for pair in codes.chunks_exact(2) {
                     out.values.push(pair[0] | (pair[1] << 4));
@@ -129,9 +131,12 @@ pub fn decode_element(
     i: usize,
 ) -> f32 {
     match format {
-        WeightFormat::F32 => {
-            f32::from_le_bytes([values[4 * i], values[4 * i + 1], values[4 * i + 2], values[4 * i + 3]])
-        }
+        WeightFormat::F32 => f32::from_le_bytes([
+            values[4 * i],
+            values[4 * i + 1],
+            values[4 * i + 2],
+            values[4 * i + 3],
+        ]),
         WeightFormat::F16 => f16::from_le_bytes([values[2 * i], values[2 * i + 1]]).to_f32(),
         WeightFormat::Q8 => f32::from(values[i] as i8) * scales[i / BLOCK].to_f32(),
         WeightFormat::Q4 => {

@@ -67,7 +67,8 @@ pub enum StatsError {
 impl VectorStats {
     fn check(&self, key: &str, what: &str, full_len: usize) -> Result<(), StatsError> {
         let n = self.q01.len();
-        let ok = n == self.q99.len() && n == self.mask.len() && (n == full_len || 2 * n == full_len);
+        let ok =
+            n == self.q99.len() && n == self.mask.len() && (n == full_len || 2 * n == full_len);
         if ok {
             Ok(())
         } else {
@@ -137,10 +138,8 @@ impl DatasetStats {
         let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(text)?;
         let mut keys = BTreeMap::new();
         for (key, value) in raw {
-            let stats: KeyStats = serde_json::from_value(value).map_err(|e| StatsError::Shape {
-                key: key.clone(),
-                what: e.to_string(),
-            })?;
+            let stats: KeyStats = serde_json::from_value(value)
+                .map_err(|e| StatsError::Shape { key: key.clone(), what: e.to_string() })?;
             stats.proprio.check(&key, "proprio", 2 * state_dim)?;
             stats.action.check(&key, "action", 2 * action_dim)?;
             keys.insert(key, stats);
@@ -176,7 +175,12 @@ impl KeyStats {
     }
 
     /// Un-normalises a flat action chunk whose rows are `[left | right]` per step.
-    pub fn unnormalize_actions(&self, mode: Normalization, actions: &[f64], row_len: usize) -> Vec<f64> {
+    pub fn unnormalize_actions(
+        &self,
+        mode: Normalization,
+        actions: &[f64],
+        row_len: usize,
+    ) -> Vec<f64> {
         match mode {
             Normalization::Quantile => {
                 actions.chunks(row_len).flat_map(|row| self.action.unnormalize(row)).collect()

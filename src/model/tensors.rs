@@ -127,7 +127,11 @@ impl Recipe {
 }
 
 fn linear(out: &mut Vec<TensorDef>, prefix: &str, rows: usize, cols: usize, bias: bool, big: bool) {
-    out.push(TensorDef::new(format!("{prefix}.weight"), &[rows, cols], Role::Matrix { big_mlp: big }));
+    out.push(TensorDef::new(
+        format!("{prefix}.weight"),
+        &[rows, cols],
+        Role::Matrix { big_mlp: big },
+    ));
     if bias {
         out.push(TensorDef::new(format!("{prefix}.bias"), &[rows], Role::Small));
     }
@@ -164,7 +168,14 @@ pub fn checkpoint_tensors(config: &ModelConfig) -> Vec<TensorDef> {
             small(&mut t, format!("{p}.{n}.bias"), &[v.hidden_size]);
         }
         for n in ["q_proj", "k_proj", "v_proj", "out_proj"] {
-            linear(&mut t, &format!("{p}.self_attn.{n}"), v.hidden_size, v.hidden_size, true, false);
+            linear(
+                &mut t,
+                &format!("{p}.self_attn.{n}"),
+                v.hidden_size,
+                v.hidden_size,
+                true,
+                false,
+            );
         }
         linear(&mut t, &format!("{p}.mlp.fc1"), v.intermediate_size, v.hidden_size, true, true);
         linear(&mut t, &format!("{p}.mlp.fc2"), v.hidden_size, v.intermediate_size, true, true);
@@ -209,7 +220,14 @@ pub fn checkpoint_tensors(config: &ModelConfig) -> Vec<TensorDef> {
     linear(&mut t, "decoder_c.combine", d, d + config.state_dim, true, false);
     let n = "decoder_c.net";
     linear(&mut t, &format!("{n}.x_embedder.linear"), h, a, true, false);
-    linear(&mut t, &format!("{n}.t_embedder.mlp.0"), h, config.dit.frequency_embedding_size, true, false);
+    linear(
+        &mut t,
+        &format!("{n}.t_embedder.mlp.0"),
+        h,
+        config.dit.frequency_embedding_size,
+        true,
+        false,
+    );
     linear(&mut t, &format!("{n}.t_embedder.mlp.2"), h, h, true, false);
     linear(&mut t, &format!("{n}.z_embedder.linear"), h, d, true, false);
     if config.enable_cfg {
