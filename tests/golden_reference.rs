@@ -348,3 +348,146 @@ fn end_to_end_matches_golden() {
     let as_f32: Vec<f32> = action.iter().map(|&v| v as f32).collect();
     check("e2e action (f32)", &as_f32, &g.f32("action"), 1e-4);
 }
+
+/// Writes the checkpoint as an f32 model file (the layout the converter produces) and checks
+/// that the model file serves every catalogue tensor, the fused means included, exactly as the
+/// checkpoint does.
+#[test]
+fn model_file_serves_the_checkpoint_weights() {
+    use twinvla_edge::model::file::{keys, storage, ModelFile, FORMAT_VERSION};
+    use twinvla_edge::model::gguf::{GgufWriter, Value};
+    use twinvla_edge::model::tensors::{model_file_tensors, Recipe};
+    use twinvla_edge::reference::weights::WeightSource;
+
+    let f = fixture();
+    let checkpoint = CheckpointWeights::open(format!("{DIR}/checkpoint")).unwrap();
+    let defs = model_file_tensors(&f.config);
+    let pieces = PromptPieces::eagle2();
+    let text = |s: &str| Value::String(s.to_string());
+    let mut meta = vec![
+        (keys::ARCHITECTURE.to_string(), text("twinvla")),
+        (keys::FORMAT_VERSION.to_string(), Value::U32(FORMAT_VERSION)),
+        (keys::CONFIG.to_string(), text(&serde_json::to_string(&f.config).unwrap())),
+        (keys::RECIPE.to_string(), text("f32")),
+        (
+            keys::DATASET_STATISTICS.to_string(),
+            text(
+                &std::fs::read_to_string(format!("{DIR}/checkpoint/dataset_statistics.json"))
+                    .unwrap(),
+            ),
+        ),
+        (keys::TOKENIZER_JSON.to_string(), text("{}")),
+        (keys::PROMPT_SYSTEM.to_string(), text(&pieces.system)),
+        (keys::PROMPT_BASE.to_string(), text(&pieces.base)),
+        (keys::PROMPT_ARM_STATE.to_string(), text(&pieces.arm_state)),
+        (keys::PROMPT_ACTION.to_string(), text(&pieces.action)),
+        (keys::PROMPT_NEWLINE.to_string(), text(&pieces.newline)),
+        (keys::IMAGE_START.to_string(), Value::U32(pieces.image_start)),
+        (keys::IMAGE_END.to_string(), Value::U32(pieces.image_end)),
+    ];
+    let stored: Vec<_> = defs.iter().map(|d| storage(d, Recipe::F32)).collect();
+    for (def, s) in defs.iter().zip(&stored) {
+        if s.padded_cols != s.cols {
+            meta.push((
+                format!("{}{}", keys::LOGICAL_COLS_PREFIX, def.name),
+                Value::U32(s.cols as u32),
+            ));
+        }
+    }
+    let specs = stored.iter().flat_map(|s| s.streams.clone()).collect();
+    let path = std::env::temp_dir().join(format!("twinvla-ref-{}.gguf", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = GgufWriter::new(std::io::BufWriter::new(file), &meta, specs).unwrap();
+    let mut expected = Vec::new();
+    for (def, s) in defs.iter().zip(&stored) {
+        let dense = checkpoint.dense(&def.name).unwrap();
+        let mut bytes = Vec::with_capacity(s.rows * s.padded_cols * 4);
+        for row in dense.chunks(s.cols) {
+            bytes.extend(row.iter().flat_map(|v| v.to_le_bytes()));
+            bytes.extend(std::iter::repeat_n(0u8, (s.padded_cols - s.cols) * 4));
+        }
+        writer.write(&bytes).unwrap();
+        expected.push(dense);
+    }
+    writer.finish().unwrap();
+    let model_file = ModelFile::open(&path);
+    std::fs::remove_file(&path).unwrap();
+    let model_file = model_file.unwrap();
+    for (def, want) in defs.iter().zip(&expected) {
+        assert_eq!(&model_file.dense(&def.name).unwrap(), want, "{}", def.name);
+    }
+}
+
+/// The unguided path (`cfg <= 1`), other step counts and the sampler's update rule.
+#[test]
+fn sampler_paths_and_step_counts() {
+    let f = fixture();
+    let g = &f.golden;
+    let head = f.model.action_head();
+    let readouts = g.f32("action_token");
+    let states = g.f32("decoder_states");
+    let chunk = f.config.action_len * f.config.action_dim;
+    let noise = &g.f32("initial_noise")[..2 * chunk];
+
+    // cfg <= 1: two rows, no unconditional branch. Guidance just above 1 agrees closely.
+    let plain = head.sample(&readouts, &states, noise, 1.0, 10).unwrap();
+    assert_eq!(plain.dit_z.len(), 2 * f.config.llm.hidden_size);
+    assert!(plain.dit_x.iter().all(|x| x.len() == 2 * chunk));
+    let barely = head.sample(&readouts, &states, noise, 1.0 + f32::EPSILON, 10).unwrap();
+    assert!(barely.dit_x.iter().all(|x| x.len() == 4 * chunk));
+    let err = max_abs_err(&plain.normalized_action, &barely.normalized_action);
+    assert!(err < 1e-4, "unguided vs guidance 1+eps: {err}");
+
+    // Three guided steps: t = 1, 2/3, 1/3 and a += f32(-1/3) * e, clamped, step by step.
+    let three = head.sample(&readouts, &states, noise, CFG, 3).unwrap();
+    assert_eq!(three.dit_t, vec![1.0, (2.0f64 / 3.0) as f32, (1.0f64 / 3.0) as f32]);
+    let d = (-1.0f64 / 3.0) as f32;
+    let mut a = noise.to_vec();
+    for k in 0..3 {
+        assert_eq!(three.dit_x[k], [a.clone(), a.clone()].concat(), "step {k} input");
+        let (cond, uncond) = three.dit_out[k].split_at(2 * chunk);
+        for ((ai, c), u) in a.iter_mut().zip(cond).zip(uncond) {
+            *ai = (*ai + d * (u + CFG * (c - u))).clamp(-5.0, 5.0);
+        }
+    }
+    assert_eq!(three.normalized_action, a);
+
+    // Bad inputs are errors, not panics.
+    assert!(head.sample(&readouts, &states, noise, CFG, 0).is_err());
+    assert!(head.sample(&readouts, &states, &noise[1..], CFG, 10).is_err());
+    assert!(head.sample(&readouts[1..], &states, noise, CFG, 10).is_err());
+    assert!(head.sample(&readouts, &states[..10], noise, CFG, 10).is_err());
+}
+
+/// Inputs that do not fit the model are reported, naming what is wrong.
+#[test]
+fn mismatched_inputs_are_errors() {
+    let f = fixture();
+    let g = &f.golden;
+    let m = &f.model;
+    let embeds: Vec<Vec<f32>> = ["primary", "wrist_l", "wrist_r"]
+        .iter()
+        .map(|n| g.f32(&format!("image_embeds_{n}")))
+        .collect();
+    let embeds = [embeds[0].as_slice(), embeds[1].as_slice(), embeds[2].as_slice()];
+    let proprio = g.f32("proprio_normalized");
+
+    let err = m.input_embeds(&f.layout, embeds, &proprio[..19]).unwrap_err().to_string();
+    assert!(err.contains("proprio has 19 values"), "{err}");
+    let mut bad = f.layout.clone();
+    bad.input_ids[3] = f.config.llm.vocab_size as u32;
+    let err = m.input_embeds(&bad, embeds, &proprio).unwrap_err().to_string();
+    assert!(err.contains("token id") && err.contains("position 3"), "{err}");
+    let mut bad = f.layout.clone();
+    bad.modal_ids[100] = 0;
+    let err = m.input_embeds(&bad, embeds, &proprio).unwrap_err().to_string();
+    assert!(err.contains("primary image"), "{err}");
+
+    let x = g.f32("input_embeds");
+    let mut ci = f.layout.ci_ids.clone();
+    ci.swap(0, 400);
+    assert!(m.decoder().forward(&x, &ci, &f.layout.position_ids).is_err());
+    assert!(m.decoder().forward(&x[1..], &f.layout.ci_ids, &f.layout.position_ids).is_err());
+    assert!(m.vision().forward(&[0.0; 12]).is_err());
+    assert!(m.projector().forward(&[0.0; 12]).is_err());
+}

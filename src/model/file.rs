@@ -270,6 +270,9 @@ pub struct Weight<'a> {
 impl Weight<'_> {
     /// Dequantizes the whole tensor to a dense `rows x cols` f32 array.
     pub fn to_f32(&self) -> Vec<f32> {
+        if !self.format.is_quantized() {
+            return (0..self.rows).flat_map(|r| self.row_f32(r)).collect();
+        }
         let to_f16 = |b: &[u8]| -> Vec<f16> {
             b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()
         };
