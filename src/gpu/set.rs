@@ -56,8 +56,14 @@ impl KernelSet {
         cache
             .entry(head_dim)
             .or_insert_with(|| {
-                let source = shader!("attention.wgsl").replace("{{D4}}", &(head_dim / 4).to_string());
-                std::sync::Arc::new(Kernel::new(ctx, &format!("attention_d{head_dim}"), &source, "main"))
+                let source =
+                    shader!("attention.wgsl").replace("{{D4}}", &(head_dim / 4).to_string());
+                std::sync::Arc::new(Kernel::new(
+                    ctx,
+                    &format!("attention_d{head_dim}"),
+                    &source,
+                    "main",
+                ))
             })
             .clone()
     }

@@ -450,9 +450,15 @@ impl ModelConfig {
                 self.dit.hidden_size, self.dit.num_heads
             ));
         }
-        for (what, hd) in [("vision", v.head_dim()), ("llm", l.head_dim()), ("DiT", self.dit.hidden_size / self.dit.num_heads)] {
+        for (what, hd) in [
+            ("vision", v.head_dim()),
+            ("llm", l.head_dim()),
+            ("DiT", self.dit.hidden_size / self.dit.num_heads),
+        ] {
             if hd % 4 != 0 || hd > 128 {
-                return bad(format!("{what} head width {hd} must be a multiple of 4 and at most 128"));
+                return bad(format!(
+                    "{what} head width {hd} must be a multiple of 4 and at most 128"
+                ));
             }
         }
         if self.action_len % 2 != 0 {

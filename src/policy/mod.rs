@@ -178,7 +178,8 @@ impl Policy {
         let tokenizer = Tokenizer::from_json(file.tokenizer_json())?;
         let kernels = KernelSet::new(&ctx);
         let c = file.config();
-        for head_dim in [c.vision.head_dim(), c.llm.head_dim(), c.dit.hidden_size / c.dit.num_heads] {
+        for head_dim in [c.vision.head_dim(), c.llm.head_dim(), c.dit.hidden_size / c.dit.num_heads]
+        {
             kernels.attention(&ctx, head_dim);
         }
         let weights = DeviceWeights::upload(&ctx, &file, file.config())?;
@@ -448,7 +449,10 @@ impl Policy {
 
     /// Time per kernel of the current program (see [`Program::profile_kernels`]).
     pub fn profile_kernels(&self) -> Result<Vec<(String, usize, Duration)>, PolicyError> {
-        let p = self.prepared.as_ref().ok_or_else(|| PolicyError::Input("predict once before profiling".into()))?;
+        let p = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| PolicyError::Input("predict once before profiling".into()))?;
         Ok(p.program.profile_kernels(&self.ctx)?)
     }
 

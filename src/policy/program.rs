@@ -133,7 +133,10 @@ impl Program {
 
     /// Runs every dispatch as its own submission and waits for it, summing wall time per
     /// kernel name: where the time goes (`bench --profile`). Copies run untimed.
-    pub fn profile_kernels(&self, ctx: &GpuContext) -> Result<Vec<(String, usize, Duration)>, GpuError> {
+    pub fn profile_kernels(
+        &self,
+        ctx: &GpuContext,
+    ) -> Result<Vec<(String, usize, Duration)>, GpuError> {
         let mut totals: Vec<(String, usize, Duration)> = Vec::new();
         for stage in &self.stages {
             for step in &stage.steps {
@@ -145,7 +148,13 @@ impl Program {
                         Some(format!("{}/{}", stage.name, d.name))
                     }
                     Step::Copy { src, src_offset, dst, dst_offset, len } => {
-                        encoder.copy_buffer_to_buffer(src, (*src_offset * 4) as u64, dst, (*dst_offset * 4) as u64, (*len * 4) as u64);
+                        encoder.copy_buffer_to_buffer(
+                            src,
+                            (*src_offset * 4) as u64,
+                            dst,
+                            (*dst_offset * 4) as u64,
+                            (*len * 4) as u64,
+                        );
                         None
                     }
                 };

@@ -66,11 +66,9 @@ pub fn attention(
                 continue;
             }
             let mut sum = 0.0f32;
-            for logit in logits.iter_mut() {
-                if let Some(l) = logit {
-                    *l = (*l - max).exp();
-                    sum += *l;
-                }
+            for l in logits.iter_mut().flatten() {
+                *l = (*l - max).exp();
+                sum += *l;
             }
             let out_head = &mut out[qi * q_width + h * head_dim..][..head_dim];
             for (ki, logit) in logits.iter().enumerate() {

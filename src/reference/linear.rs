@@ -36,20 +36,12 @@ pub fn linear(
     if let Some(b) = bias {
         assert_eq!(b.len(), out_features, "linear bias is not [out_features]");
     }
-    let mut y = vec![0.0f32; rows * out_features];
-    if in_features == 0 {
-        // An empty sum: only the bias remains.
-        for row in y.chunks_exact_mut(out_features.max(1)) {
-            if let Some(b) = bias {
-                row.copy_from_slice(b);
-            }
-        }
-        return y;
-    }
-    for (x_row, y_row) in x.chunks_exact(in_features).zip(y.chunks_exact_mut(out_features.max(1))) {
-        for (o, w_row) in weight.chunks_exact(in_features).enumerate() {
-            let b = bias.map_or(0.0, |b| b[o]);
-            y_row[o] = dot(x_row, w_row) + b;
+    let mut y = Vec::with_capacity(rows * out_features);
+    for r in 0..rows {
+        let x_row = &x[r * in_features..(r + 1) * in_features];
+        for o in 0..out_features {
+            let w_row = &weight[o * in_features..(o + 1) * in_features];
+            y.push(dot(x_row, w_row) + bias.map_or(0.0, |b| b[o]));
         }
     }
     y

@@ -71,8 +71,8 @@ pub fn resize_weights(in_size: usize, out_size: usize) -> (Vec<usize>, Vec<usize
     (starts, lens, weights)
 }
 
-/// Resamples `lines` lines of `in_size` samples spaced `stride` apart along one axis.
-/// `at(line, index)` reads the input; the result is `[lines, out_size]`.
+/// Resamples `lines` lines of `in_size` samples along one axis. `at(line, index)` reads the
+/// input; the result is `[lines, out_size]`.
 fn resample_axis(
     in_size: usize,
     out_size: usize,
@@ -87,8 +87,7 @@ fn resample_axis(
             let w = &weights[i * taps..][..lens[i]];
             let mut acc = 0.0f32;
             for (j, wj) in w.iter().enumerate() {
-                let x = at(line, starts[i] + j);
-                acc = if j == 0 { x * wj } else { acc + x * wj };
+                acc += at(line, starts[i] + j) * wj;
             }
             out.push(acc);
         }

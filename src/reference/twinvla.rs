@@ -87,6 +87,16 @@ impl ReferenceModel {
         &self.config
     }
 
+    /// The vision tower, to run it on its own.
+    pub fn vision(&self) -> &Vision {
+        &self.vision
+    }
+
+    /// The projector, to run it on its own.
+    pub fn projector(&self) -> &Projector {
+        &self.projector
+    }
+
     /// The twin decoder, to run it on its own.
     pub fn decoder(&self) -> &TwinDecoder {
         &self.decoder
