@@ -7,8 +7,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Number of image tokens after the 0.5 pixel shuffle of a 32 x 32 patch grid is
-/// `(image_size / patch / 2)^2`; the prompt's image slot holds that many placeholders.
 /// SigLIP vision tower sizes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VisionConfig {
