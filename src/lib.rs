@@ -4,10 +4,12 @@
 //! The modules follow the data path of one control cycle:
 //! - [`model`]: the model file (GGUF), its configuration, tokenizer and prompt layout;
 //! - [`reference`]: plain f32 CPU implementations of every op, the oracle for the GPU kernels;
-//! - [`image`]: the RGB image type shared by cameras and the policy.
+//! - [`image`]: the RGB image type shared by cameras and the policy;
+//! - [`control`]: the control loop that runs the robot (safety layer, e-stop, systemd, recorder).
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod control;
 pub mod convert;
 pub mod gpu;
 pub mod image;
