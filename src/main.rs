@@ -18,7 +18,7 @@ enum Command {
     Infer(infer::InferArgs),
     /// Print the token ids of a text, as the model's tokenizer encodes it.
     Tokenize(infer::TokenizeArgs),
-    /// Benchmark a model file: load time, per-stage latency, dispatches.
+    /// Benchmark a model file (load time, per-stage latency, dispatches) and/or the matmul kernels.
     Bench(bench::BenchArgs),
 }
 
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Infer(args) => infer::infer(&args),
         Command::Tokenize(args) => infer::tokenize(&args),
-        Command::Bench(args) => bench::bench(&args).map(|_| ()),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
