@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use twinvla_edge::camera::clock::MonotonicTime;
 use twinvla_edge::camera::decode::FrameDecoder;
 use twinvla_edge::camera::mjpeg_stream::split_frames;
-use twinvla_edge::camera::{Frame, FrameSource, PixelFormat, SourceSpec, TimestampSource};
+use twinvla_edge::camera::{Frame, PixelFormat, SourceSpec, TimestampSource};
 use twinvla_edge::image::RgbImage;
 
 const WARMUP: usize = 20;

@@ -14,7 +14,7 @@ use camera_support::{
     assert_close, channel_stats, mjpeg_frames, scratch_dir, strip_huffman_tables,
 };
 use twinvla_edge::camera::decode::{decode_mjpeg_into, yuyv_to_rgb_into};
-use twinvla_edge::camera::{FrameSource, PixelFormat, SourceSpec};
+use twinvla_edge::camera::{PixelFormat, SourceSpec};
 use twinvla_edge::image::RgbImage;
 
 const W: usize = 640;

@@ -12,6 +12,7 @@ pub struct MonotonicTime(Duration);
 
 impl MonotonicTime {
     /// The current time on `CLOCK_MONOTONIC`.
+    #[allow(clippy::useless_conversion)] // `timespec` fields are 32 bits wide on some targets
     pub fn now() -> Self {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: `ts` is a valid, writable `timespec` that outlives the call.
