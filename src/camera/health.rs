@@ -154,6 +154,11 @@ impl HealthCounters {
         self.last_error = Some(reason.to_owned());
     }
 
+    /// The last error recorded, if any.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
     /// When the newest frame was captured, if any arrived.
     pub fn newest_capture(&self) -> Option<MonotonicTime> {
         self.newest_capture

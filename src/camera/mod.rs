@@ -5,7 +5,7 @@
 //! The pieces, in the order a frame meets them:
 //! - [`spec`]: source specs such as `v4l:/dev/v4l/by-id/…?width=640&height=480`, `file:run.mjpeg`
 //!   or `synthetic:640x480`, parsed from config and the command line;
-//! - [`source`]: the [`FrameSource`](source::FrameSource) trait, implemented by [`v4l2`] (USB UVC
+//! - [`source`]: the [`FrameSource`] trait, implemented by [`v4l2`] (USB UVC
 //!   cameras), [`replay`] (image files and recorded MJPEG streams) and [`synthetic`] (a moving
 //!   test pattern), and wrapped by [`reopen`] to survive unplugs and stalls;
 //! - [`frame`]: one captured, still encoded frame with its timestamps; [`clock`] is the clock

@@ -83,9 +83,13 @@ pub fn run(args: ProbeArgs) -> Result<(), CameraError> {
                 break;
             }
         };
-        let interval = previous_capture
-            .map(|p| format!("{:.1} ms", millis(frame.captured_at.saturating_since(p))))
-            .unwrap_or_else(|| "-".to_owned());
+        let interval = match previous_capture.map(|p| frame.captured_at.saturating_since(p)) {
+            Some(gap) if gap > Duration::ZERO => {
+                format!("{:.1} ms ({:.1} fps)", millis(gap), 1.0 / gap.as_secs_f64())
+            }
+            Some(gap) => format!("{:.1} ms", millis(gap)),
+            None => "-".to_owned(),
+        };
         previous_capture = Some(frame.captured_at);
         let decode_start = Instant::now();
         let decoded = decoder.decode_into(&frame, &mut image);

@@ -106,11 +106,7 @@ impl ReopeningSource {
     }
 
     fn disconnected_error(&self) -> CameraError {
-        let reason = self
-            .health
-            .snapshot(MonotonicTime::now(), Duration::MAX)
-            .last_error
-            .unwrap_or_else(|| "not opened yet".to_owned());
+        let reason = self.health.last_error().unwrap_or("not opened yet").to_owned();
         CameraError::Disconnected { camera: self.description.clone(), reason }
     }
 }

@@ -4,7 +4,7 @@
 //! - `NAME.mjpeg` or `NAME.mjpg`: a raw MJPEG stream, JPEG images back to back (what
 //!   `ffmpeg -f mjpeg` writes and what `twinvla-edge camera-probe --record` writes), read into
 //!   memory whole. An optional `NAME.mjpeg.timestamps` next to it gives each frame's capture
-//!   time (format in [`timestamps`](super::timestamps)); without it frames are `1/fps` apart.
+//!   time (format in the [`timestamps`] module); without it frames are `1/fps` apart.
 //! - a directory: its `*.jpg`, `*.jpeg` and `*.png` files in file-name order, one frame each,
 //!   with an optional `timestamps.txt` in the same format;
 //! - a single `*.jpg`, `*.jpeg` or `*.png` file: a one-frame recording (loop it to get a

@@ -361,6 +361,9 @@ fn capture_loop(
         let mut error = None;
         let mut decode_failed = false;
         let mut ended = false;
+        // After a fault that returns at once (a broken device), wait before asking again
+        // rather than spinning; reopening sources pace their own attempts on top of this.
+        let mut pause = false;
         match source.next_frame(config.read_timeout) {
             Ok(frame) => {
                 let mut image =
@@ -393,7 +396,11 @@ fn capture_loop(
             }
             Err(CameraError::EndOfStream { .. }) => ended = true,
             Err(CameraError::Timeout { .. }) => {}
-            Err(other) => error = Some(other.to_string()),
+            Err(corrupt @ CameraError::CorruptFrame { .. }) => error = Some(corrupt.to_string()),
+            Err(other) => {
+                error = Some(other.to_string());
+                pause = true;
+            }
         }
         let replaced = {
             let mut slots = shared.lock();
@@ -425,6 +432,9 @@ fn capture_loop(
         }
         if ended {
             break;
+        }
+        if pause {
+            std::thread::sleep(config.read_timeout);
         }
     }
 }

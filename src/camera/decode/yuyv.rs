@@ -25,6 +25,8 @@
 //! out = clamp(⌊((Y − 16 + d)·cy − 83954) / 2^16⌋, 0, 255)      (G sums its two terms)
 //! ```
 //!
+//! The last step is a 1024-entry table indexed by `Y − 16 + d`, built at compile time.
+//!
 //! The constant −83954 is libswscale's: its table origin sits 1.5 entries from the exact one,
 //! which makes its output (and so ours) on average 1.3 levels darker than the real-number
 //! formula above. It is kept on purpose: policies are trained on frames that went through
@@ -36,29 +38,53 @@ use crate::camera::error::DecodeError;
 use crate::image::RgbImage;
 
 /// Luma gain 255/219 in Q16.
-const CY: i64 = (255 << 16) / 219;
+const CY: i32 = (255 << 16) / 219;
 /// `(Y − 16 + d)·cy` plus this, shifted right by 16, is the output level (see the module doc).
-const OUTPUT_OFFSET: i64 = 342 * CY - (400 << 16) + (1 << 15);
+const OUTPUT_OFFSET: i32 = 342 * CY - (400 << 16) + (1 << 15);
 
 /// A chroma coefficient (BT.601 in libswscale's Q16) expressed in luma steps, Q16.
-const fn in_luma_steps(coefficient_q16: i64) -> i64 {
-    ((coefficient_q16 << 16) + 0x8000) / CY
+const fn in_luma_steps(coefficient_q16: i64) -> i32 {
+    (((coefficient_q16 << 16) + 0x8000) / CY as i64) as i32
 }
 
-const V_TO_R: i64 = in_luma_steps(104_597);
-const U_TO_B: i64 = in_luma_steps(132_201);
-const U_TO_G: i64 = in_luma_steps(-25_675);
-const V_TO_G: i64 = in_luma_steps(-53_279);
+const V_TO_R: i32 = in_luma_steps(104_597);
+const U_TO_B: i32 = in_luma_steps(132_201);
+const U_TO_G: i32 = in_luma_steps(-25_675);
+const V_TO_G: i32 = in_luma_steps(-53_279);
 
 /// One chroma term in luma steps, relative to the neutral value 128.
-#[inline(always)]
-fn chroma_term(x: u8, k: i64) -> i64 {
-    ((i64::from(x) * k) >> 16) - ((128 * k) >> 16)
+const fn chroma_term(x: i32, k: i32) -> i32 {
+    ((x * k) >> 16) - ((128 * k) >> 16)
 }
 
+/// Offset added to `Y − 16 + d` to index [`LEVELS`]; `Y − 16 + d` lies in −238..=478.
+const LEVEL_BIAS: i32 = 256;
+const LEVELS_LEN: usize = 1024;
+
+/// Output level for every `Y − 16 + d + LEVEL_BIAS`: the clamped, scaled luma of the module doc.
+static LEVELS: [u8; LEVELS_LEN] = {
+    let mut table = [0u8; LEVELS_LEN];
+    let mut i = 0;
+    while i < LEVELS_LEN {
+        let level = ((i as i32 - LEVEL_BIAS) * CY + OUTPUT_OFFSET) >> 16;
+        table[i] = if level < 0 {
+            0
+        } else if level > 255 {
+            255
+        } else {
+            level as u8
+        };
+        i += 1;
+    }
+    table
+};
+
+/// The output level for luma `y` and a chroma offset `biased_d` = `d + LEVEL_BIAS − 16`.
 #[inline(always)]
-fn level(y: u8, d: i64) -> u8 {
-    (((i64::from(y) - 16 + d) * CY + OUTPUT_OFFSET) >> 16).clamp(0, 255) as u8
+fn level(y: u8, biased_d: i32) -> u8 {
+    // The index is always in range (see LEVEL_BIAS); the mask lets the compiler drop the
+    // bounds check and can never make an out-of-range index.
+    LEVELS[(i32::from(y) + biased_d) as usize & (LEVELS_LEN - 1)]
 }
 
 /// Converts a YUYV frame of `width`x`height` (even width, `width·height·2` bytes) into `out`,
@@ -92,9 +118,11 @@ pub fn yuyv_to_rgb_into(
     out.data.resize(pixels * 3, 0);
     for (pair, rgb) in yuyv.chunks_exact(4).zip(out.data.chunks_exact_mut(6)) {
         let &[y0, u, y1, v] = pair else { continue };
-        let dr = chroma_term(v, V_TO_R);
-        let dg = chroma_term(u, U_TO_G) + chroma_term(v, V_TO_G);
-        let db = chroma_term(u, U_TO_B);
+        let (u, v) = (i32::from(u), i32::from(v));
+        let bias = LEVEL_BIAS - 16;
+        let dr = chroma_term(v, V_TO_R) + bias;
+        let dg = chroma_term(u, U_TO_G) + chroma_term(v, V_TO_G) + bias;
+        let db = chroma_term(u, U_TO_B) + bias;
         rgb.copy_from_slice(&[
             level(y0, dr),
             level(y0, dg),
@@ -121,6 +149,24 @@ mod tests {
     fn constants_are_libswscales() {
         assert_eq!((CY, V_TO_R, U_TO_B, U_TO_G, V_TO_G), (76309, 89830, 113537, -22049, -45756));
         assert_eq!(OUTPUT_OFFSET, -83954);
+    }
+
+    #[test]
+    fn level_table_covers_every_input() {
+        let terms = |k: i32| (0..=255).map(move |x| chroma_term(x, k));
+        let min_d = [
+            terms(V_TO_R).min(),
+            terms(U_TO_B).min(),
+            Some(terms(U_TO_G).min().unwrap() + terms(V_TO_G).min().unwrap()),
+        ];
+        let max_d = [
+            terms(V_TO_R).max(),
+            terms(U_TO_B).max(),
+            Some(terms(U_TO_G).max().unwrap() + terms(V_TO_G).max().unwrap()),
+        ];
+        let lowest = min_d.iter().flatten().min().unwrap() - 16 + LEVEL_BIAS;
+        let highest = max_d.iter().flatten().max().unwrap() + 255 - 16 + LEVEL_BIAS;
+        assert!(lowest >= 0 && (highest as usize) < LEVELS_LEN, "{lowest}..={highest}");
     }
 
     #[test]
