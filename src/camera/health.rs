@@ -50,7 +50,8 @@ pub struct HealthSnapshot {
     pub drops: u64,
     /// Frames the driver flagged as corrupt or delivered with the wrong size.
     pub corrupt_frames: u64,
-    /// Frames that failed to decode.
+    /// Frames that failed to decode. Sources deliver frames undecoded, so their counters
+    /// report 0; whoever decodes (the rig, `camera-probe`) fills this in.
     pub decode_errors: u64,
     /// Reads that ended without a frame.
     pub timeouts: u64,
@@ -70,7 +71,6 @@ pub struct HealthCounters {
     frames: u64,
     drops: u64,
     corrupt_frames: u64,
-    decode_errors: u64,
     timeouts: u64,
     reopens: u64,
     last_sequence: Option<u64>,
@@ -118,12 +118,6 @@ impl HealthCounters {
         self.last_error = Some(error.to_string());
     }
 
-    /// A frame failed to decode.
-    pub fn record_decode_error(&mut self, error: &dyn std::fmt::Display) {
-        self.decode_errors += 1;
-        self.last_error = Some(error.to_string());
-    }
-
     /// The device went away or its stream broke; it will be opened again.
     pub fn record_disconnect(&mut self, error: &dyn std::fmt::Display) {
         self.disconnected = true;
@@ -159,11 +153,6 @@ impl HealthCounters {
         self.last_error.as_deref()
     }
 
-    /// When the newest frame was captured, if any arrived.
-    pub fn newest_capture(&self) -> Option<MonotonicTime> {
-        self.newest_capture
-    }
-
     /// The counters at `now`; a newest frame older than `stale_after` makes the state
     /// [`HealthState::Stale`].
     pub fn snapshot(&self, now: MonotonicTime, stale_after: Duration) -> HealthSnapshot {
@@ -186,7 +175,7 @@ impl HealthCounters {
             frames: self.frames,
             drops: self.drops,
             corrupt_frames: self.corrupt_frames,
-            decode_errors: self.decode_errors,
+            decode_errors: 0,
             timeouts: self.timeouts,
             reopens: self.reopens,
             fps: self.fps(),

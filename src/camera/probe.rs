@@ -95,7 +95,7 @@ pub fn run(args: ProbeArgs) -> Result<(), CameraError> {
         let decoded = decoder.decode_into(&frame, &mut image);
         let decode_time = decode_start.elapsed();
         println!(
-            "frame {index}: seq {} {} {}x{} {} B captured {} ({:?}) latency {:.1} ms interval {interval} decode {:.2} ms",
+            "frame {index}: seq {} {} {}x{} {} B captured {} ({:?}) latency {:.1} ms interval {interval} decode {:.2} ms age {:.1} ms",
             frame.sequence,
             frame.format,
             frame.width,
@@ -105,6 +105,7 @@ pub fn run(args: ProbeArgs) -> Result<(), CameraError> {
             frame.timestamp_source,
             millis(frame.delivery_latency()),
             millis(decode_time),
+            millis(frame.age(MonotonicTime::now())),
         );
         if let Some(recorder) = recorder.as_mut() {
             recorder.append(&frame)?;
@@ -125,10 +126,17 @@ pub fn run(args: ProbeArgs) -> Result<(), CameraError> {
         let frames = recorder.finish()?;
         println!("recorded {frames} frames");
     }
-    let health = source.health().snapshot(MonotonicTime::now(), timeout);
+    let mut health = source.health().snapshot(MonotonicTime::now(), timeout);
+    health.decode_errors = decode_errors;
     println!(
-        "summary: {} frames, {:.2} fps, drops {}, corrupt {}, decode errors {decode_errors}, timeouts {}, state {}",
-        health.frames, health.fps, health.drops, health.corrupt_frames, health.timeouts, health.state
+        "summary: {} frames, {:.2} fps, drops {}, corrupt {}, decode errors {}, timeouts {}, state {}",
+        health.frames,
+        health.fps,
+        health.drops,
+        health.corrupt_frames,
+        health.decode_errors,
+        health.timeouts,
+        health.state
     );
     outcome
 }

@@ -25,7 +25,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::error::CameraError;
-use super::frame::PixelFormat;
 use super::reopen::{Backoff, ReopeningSource};
 use super::replay::ReplaySource;
 use super::source::FrameSource;
@@ -53,16 +52,6 @@ pub enum CaptureFormat {
     Mjpeg,
     /// Packed YUV 4:2:2 (`YUYV`).
     Yuyv,
-}
-
-impl CaptureFormat {
-    /// The frame format this capture format delivers.
-    pub fn pixel_format(self) -> PixelFormat {
-        match self {
-            CaptureFormat::Mjpeg => PixelFormat::Mjpeg,
-            CaptureFormat::Yuyv => PixelFormat::Yuyv,
-        }
-    }
 }
 
 /// What to open on a V4L2 device.
