@@ -4,9 +4,11 @@
 //! The modules follow the data path of one control cycle:
 //! - [`model`]: the model file (GGUF), its configuration, tokenizer and prompt layout;
 //! - [`reference`]: plain f32 CPU implementations of every op, the oracle for the GPU kernels;
-//! - [`image`]: the RGB image type shared by cameras and the policy.
+//! - [`image`]: the RGB image type shared by cameras and the policy;
+//! - [`camera`]: camera sources (V4L2, replay, synthetic), decoding and the three-camera rig.
 #![deny(missing_docs)]
 
+pub mod camera;
 pub mod cli;
 pub mod convert;
 pub mod gpu;

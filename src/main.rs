@@ -20,6 +20,9 @@ enum Command {
     Tokenize(infer::TokenizeArgs),
     /// Benchmark a model file (load time, per-stage latency, dispatches) and/or the matmul kernels.
     Bench(bench::BenchArgs),
+    /// Open one camera source, list its formats, print per-frame timestamps and rates, and
+    /// optionally dump decoded frames as PNG.
+    CameraProbe(twinvla_edge::camera::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +31,9 @@ fn main() -> ExitCode {
         Command::Infer(args) => infer::infer(&args),
         Command::Tokenize(args) => infer::tokenize(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::CameraProbe(args) => {
+            twinvla_edge::camera::probe::run(args).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -126,19 +126,30 @@ pub struct Report {
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let mut report = Report::default();
     if args.kernels {
-        let ctx = crate::gpu::context::GpuContext::new(args.adapter.as_deref()).map_err(|e| e.to_string())?;
+        let ctx = crate::gpu::context::GpuContext::new(args.adapter.as_deref())
+            .map_err(|e| e.to_string())?;
         println!("adapter {}", ctx.describe());
         let formats = [
             crate::model::quant::WeightFormat::F16,
             crate::model::quant::WeightFormat::Q8,
             crate::model::quant::WeightFormat::Q4,
         ];
-        report.kernels = super::bench_kernels::bench_kernels(&ctx, args.iters.clamp(1, 5), &formats)?;
+        report.kernels =
+            super::bench_kernels::bench_kernels(&ctx, args.iters.clamp(1, 5), &formats)?;
         super::bench_kernels::print(&report.kernels);
     }
     if let Some(model) = &args.model {
         let m = bench(args, model)?;
-        report.stages = m.stages.iter().map(|s| StageReport { name: s.name.clone(), ms_median: s.ms_median, ms_p90: s.ms_p90, dispatches: s.dispatches }).collect();
+        report.stages = m
+            .stages
+            .iter()
+            .map(|s| StageReport {
+                name: s.name.clone(),
+                ms_median: s.ms_median,
+                ms_p90: s.ms_p90,
+                dispatches: s.dispatches,
+            })
+            .collect();
         report.model = Some(m);
     }
     if let Some(path) = &args.json {

@@ -55,14 +55,34 @@ fn cpu_gemm(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: &mut [f32]) {
     // y[m, n] = x[m, k] · w[n, k]ᵀ: w is read transposed through its strides.
     // SAFETY: the pointers cover m*k, n*k and m*n elements with the strides given.
     unsafe {
-        matrixmultiply::sgemm(m, k, n, 1.0, x.as_ptr(), k as isize, 1, w.as_ptr(), 1, k as isize, 0.0, y.as_mut_ptr(), n as isize, 1);
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            x.as_ptr(),
+            k as isize,
+            1,
+            w.as_ptr(),
+            1,
+            k as isize,
+            0.0,
+            y.as_mut_ptr(),
+            n as isize,
+            1,
+        );
     }
 }
 
 /// Measures every shape and format; `iters` timed runs each (after one warm-up).
-pub fn bench_kernels(ctx: &GpuContext, iters: usize, formats: &[WeightFormat]) -> Result<Vec<KernelReport>, String> {
+pub fn bench_kernels(
+    ctx: &GpuContext,
+    iters: usize,
+    formats: &[WeightFormat],
+) -> Result<Vec<KernelReport>, String> {
     let k = KernelSet::new(ctx);
-    let dummy = upload_bytes(ctx, "dummy", &[0; 16], wgpu::BufferUsages::STORAGE).map_err(|e| e.to_string())?;
+    let dummy = upload_bytes(ctx, "dummy", &[0; 16], wgpu::BufferUsages::STORAGE)
+        .map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
     for &(name, m, kk, n) in &SHAPES {
         let x: Vec<f32> = (0..m * kk).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
@@ -82,11 +102,30 @@ pub fn bench_kernels(ctx: &GpuContext, iters: usize, formats: &[WeightFormat]) -
         let gy = GpuTensor::zeros(ctx, "y", m * n).map_err(|e| e.to_string())?;
         for &format in formats {
             let (values, scales, mins) = quant::encode_matrix(format, &w, kk);
-            let bytes = |v: &[half::f16]| v.iter().flat_map(|h| h.to_le_bytes()).collect::<Vec<u8>>();
+            let bytes =
+                |v: &[half::f16]| v.iter().flat_map(|h| h.to_le_bytes()).collect::<Vec<u8>>();
             let (sb, mb) = (bytes(&scales), bytes(&mins));
-            let weight = Weight { format, rows: n, cols: kk, padded_cols: quant::padded_cols(kk), values: &values, scales: &sb, mins: &mb };
+            let weight = Weight {
+                format,
+                rows: n,
+                cols: kk,
+                padded_cols: quant::padded_cols(kk),
+                values: &values,
+                scales: &sb,
+                mins: &mb,
+            };
             let gw = GpuWeight::upload(ctx, name, &weight, None).map_err(|e| e.to_string())?;
-            let op = MatmulOp { weight: &gw, x: &gx, x_stride: kk, y: &gy, y_stride: n, rows: Rows::Direct { count: m, x_first: 0, y_first: 0 }, accumulate: false, columns: None, y_column: 0 };
+            let op = MatmulOp {
+                weight: &gw,
+                x: &gx,
+                x_stride: kk,
+                y: &gy,
+                y_stride: n,
+                rows: Rows::Direct { count: m, x_first: 0, y_first: 0 },
+                accumulate: false,
+                columns: None,
+                y_column: 0,
+            };
             let d = matmul(ctx, &k.matmul, &op, &dummy).map_err(|e| e.to_string())?;
             Dispatch::run_all(ctx, &[&d]).map_err(|e| e.to_string())?;
             let times: Vec<f64> = (0..iters.max(1))
@@ -117,7 +156,10 @@ pub fn bench_kernels(ctx: &GpuContext, iters: usize, formats: &[WeightFormat]) -
 
 /// Prints the kernel table.
 pub fn print(reports: &[KernelReport]) {
-    println!("{:<12} {:>6} {:>16} {:>10} {:>10} {:>10} {:>10} {:>7}", "shape", "format", "m x k x n", "ms", "GFLOP/s", "weight GB/s", "CPU GFLOP/s", "ratio");
+    println!(
+        "{:<12} {:>6} {:>16} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        "shape", "format", "m x k x n", "ms", "GFLOP/s", "weight GB/s", "CPU GFLOP/s", "ratio"
+    );
     for r in reports {
         println!(
             "{:<12} {:>6} {:>16} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7.3}",
