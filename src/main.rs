@@ -18,8 +18,11 @@ enum Command {
     Infer(infer::InferArgs),
     /// Print the token ids of a text, as the model's tokenizer encodes it.
     Tokenize(infer::TokenizeArgs),
-    /// Benchmark a model file: load time, per-stage latency, dispatches.
+    /// Benchmark a model file (load time, per-stage latency, dispatches) and/or the matmul kernels.
     Bench(bench::BenchArgs),
+    /// Open one camera source, list its formats, print per-frame timestamps and rates, and
+    /// optionally dump decoded frames as PNG.
+    CameraProbe(twinvla_edge::camera::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,7 +30,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Infer(args) => infer::infer(&args),
         Command::Tokenize(args) => infer::tokenize(&args),
-        Command::Bench(args) => bench::bench(&args).map(|_| ()),
+        Command::Bench(args) => bench::run(&args),
+        Command::CameraProbe(args) => {
+            twinvla_edge::camera::probe::run(args).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,9 +13,12 @@ use crate::policy::{LoadOptions, Noise, Observation, Policy, PredictOptions};
 /// Arguments of `bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Model file.
+    /// Model file (the end-to-end benchmark).
+    #[arg(long, required_unless_present = "kernels")]
+    pub model: Option<PathBuf>,
+    /// Time the matmul kernel on the model's real shapes beside a CPU GEMM.
     #[arg(long)]
-    pub model: PathBuf,
+    pub kernels: bool,
     /// Timed iterations after the first (warm-up) prediction.
     #[arg(long, default_value_t = 5)]
     pub iters: usize,
@@ -108,8 +111,56 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-/// Runs the benchmark and prints a table (and JSON when asked).
-pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
+/// Everything a `bench` run measured (the JSON report).
+#[derive(Serialize, Debug, Default)]
+pub struct Report {
+    /// Kernel figures (`--kernels`).
+    pub kernels: Vec<super::bench_kernels::KernelReport>,
+    /// End-to-end figures (`--model`).
+    pub model: Option<BenchReport>,
+    /// Per-stage figures of the model run (the same as `model.stages`).
+    pub stages: Vec<StageReport>,
+}
+
+/// Runs the requested benchmarks, prints tables and writes the JSON report when asked.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let mut report = Report::default();
+    if args.kernels {
+        let ctx = crate::gpu::context::GpuContext::new(args.adapter.as_deref())
+            .map_err(|e| e.to_string())?;
+        println!("adapter {}", ctx.describe());
+        let formats = [
+            crate::model::quant::WeightFormat::F16,
+            crate::model::quant::WeightFormat::Q8,
+            crate::model::quant::WeightFormat::Q4,
+        ];
+        report.kernels =
+            super::bench_kernels::bench_kernels(&ctx, args.iters.clamp(1, 5), &formats)?;
+        super::bench_kernels::print(&report.kernels);
+    }
+    if let Some(model) = &args.model {
+        let m = bench(args, model)?;
+        report.stages = m
+            .stages
+            .iter()
+            .map(|s| StageReport {
+                name: s.name.clone(),
+                ms_median: s.ms_median,
+                ms_p90: s.ms_p90,
+                dispatches: s.dispatches,
+            })
+            .collect();
+        report.model = Some(m);
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs the end-to-end benchmark of `model` and prints its table.
+pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, String> {
     let (w, h) = args
         .image
         .split_once('x')
@@ -117,7 +168,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         .filter(|&(a, b)| a > 0 && b > 0)
         .ok_or_else(|| format!("--image '{}' is not WxH", args.image))?;
     let start = Instant::now();
-    let mut policy = Policy::load(&args.model, &LoadOptions { adapter: args.adapter.clone() })
+    let mut policy = Policy::load(model, &LoadOptions { adapter: args.adapter.clone() })
         .map_err(|e| e.to_string())?;
     let load_s = start.elapsed().as_secs_f64();
     let c = policy.config().clone();
@@ -166,7 +217,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         .collect();
     let report = BenchReport {
         adapter: policy.gpu().describe(),
-        model: args.model.display().to_string(),
+        model: model.display().to_string(),
         recipe: policy.file().recipe().name().into(),
         load_s,
         first_chunk_s,
@@ -196,10 +247,6 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         for (name, count, total) in policy.profile_kernels().map_err(|e| e.to_string())? {
             println!("{name:<40} {count:>6} {:>10.1}", total.as_secs_f64() * 1e3);
         }
-    }
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(report)
 }

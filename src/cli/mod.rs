@@ -1,4 +1,5 @@
 //! The subcommands of the `twinvla-edge` binary, one file each.
 
 pub mod bench;
+pub mod bench_kernels;
 pub mod infer;

@@ -33,7 +33,7 @@ pub fn rms_norm(
         )));
     }
     let p = NormParams { rows: rows as u32, cols: cols as u32, extra: first as u32, eps };
-    Ok(k.rms_norm.dispatch(ctx, &p, &[&x.buffer, &y.buffer, &weight.buffer], grid_1d(rows, 1)))
+    Ok(k.rms_norm.dispatch(ctx, &p, &[&x.buffer, &y.buffer, &weight.buffer], grid_1d(rows, 64)))
 }
 
 /// `y = layer_norm(x)` over `rows` rows of `cols`, with optional affine `(weight, bias)`.
@@ -66,5 +66,5 @@ pub fn layer_norm(
         extra: u32::from(affine.is_some()),
         eps,
     };
-    Ok(k.layer_norm.dispatch(ctx, &p, &[&x.buffer, &y.buffer, w, b], grid_1d(rows, 1)))
+    Ok(k.layer_norm.dispatch(ctx, &p, &[&x.buffer, &y.buffer, w, b], grid_1d(rows, 64)))
 }
