@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn refuses_unknown_commands_and_fields() {
         assert!(parse_request(br#"{"command":"explode"}"#).is_err());
-        assert!(parse_request(br#"{"command":"pause","now":true}"#).is_err());
+        assert!(parse_request(br#"{"command":"set_instruction","text":"a","x":1}"#).is_err());
         assert!(parse_request(br#"{"command":"set_instruction"}"#).is_err());
         assert!(parse_request(b"pause").is_err());
     }

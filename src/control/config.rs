@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// Longest instruction accepted, in bytes.
 pub const MAX_INSTRUCTION_BYTES: usize = 2000;
 
+/// Longest duration any `…_ms` field may give: one day.
+pub const MAX_MILLIS: u64 = 86_400_000;
+
 /// Why a configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -318,6 +321,18 @@ pub struct StatusConfig {
 pub enum ImageFormat {
     /// Uncompressed 8-bit RGB (`.rgb`, size in the record's metadata): fastest to write.
     Raw,
+    /// Lossless PNG (`.png`): smaller, viewable, slower to write.
+    Png,
+}
+
+impl ImageFormat {
+    /// The file extension.
+    pub const fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Raw => "rgb",
+            ImageFormat::Png => "png",
+        }
+    }
 }
 
 /// `[recorder]`: the flight recorder.
@@ -551,6 +566,24 @@ impl Checker<'_> {
         }
     }
 
+    /// A duration in milliseconds: at least 1, at most a day.
+    fn millis(&self, field: &str, v: u64) -> Result<(), ConfigError> {
+        if (1..=MAX_MILLIS).contains(&v) {
+            Ok(())
+        } else {
+            Err(self.fail(field, format!("must be 1 to {MAX_MILLIS} milliseconds, got {v}")))
+        }
+    }
+
+    /// A number in `[lo, hi]`.
+    fn range(&self, field: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(self.fail(field, format!("must be {lo} to {hi}, got {v}")))
+        }
+    }
+
     fn finite(&self, field: &str, values: &[f32]) -> Result<(), ConfigError> {
         if values.iter().all(|v| v.is_finite()) {
             Ok(())
@@ -586,9 +619,7 @@ impl Config {
             return Err(c.fail("policy.model", "is empty"));
         }
         check_instruction(&p.instruction).map_err(|reason| c.fail("policy.instruction", reason))?;
-        if p.instruction_file.is_some() {
-            c.positive_u64("policy.instruction_poll_ms", p.instruction_poll_ms)?;
-        }
+        c.millis("policy.instruction_poll_ms", p.instruction_poll_ms)?;
         if !p.cfg_scale.is_finite() {
             return Err(c.fail("policy.cfg_scale", "must be finite"));
         }
@@ -604,53 +635,46 @@ impl Config {
         ] {
             super::cameras::check_spec(spec).map_err(|reason| c.fail(name, reason))?;
         }
-        c.positive_u64("cameras.read_timeout_ms", self.cameras.read_timeout_ms)?;
+        c.millis("cameras.read_timeout_ms", self.cameras.read_timeout_ms)?;
         for (name, arm) in [("arms.left", &self.arms.left), ("arms.right", &self.arms.right)] {
             validate_arm(&c, name, arm)?;
         }
         let k = &self.control;
-        c.positive_f64("control.rate_hz", k.rate_hz)?;
-        if k.rate_hz > 1000.0 {
-            return Err(c.fail("control.rate_hz", "must be at most 1000"));
-        }
-        c.positive_f64("control.step_period_ms", k.step_period_ms)?;
-        if k.step_period_ms > 60_000.0 {
-            return Err(c.fail("control.step_period_ms", "must be at most 60000"));
-        }
+        c.range("control.rate_hz", k.rate_hz, 0.1, 1000.0)?;
+        c.range("control.step_period_ms", k.step_period_ms, 0.1, 60_000.0)?;
         if k.trigger_remaining_steps == 0 {
             return Err(c.fail("control.trigger_remaining_steps", "must be at least 1"));
         }
         if k.blend_steps > 1000 {
             return Err(c.fail("control.blend_steps", "must be at most 1000"));
         }
-        c.positive_f64("control.blend_time_constant_steps", k.blend_time_constant_steps)?;
-        c.positive_f64("inference.max_rate_hz", self.inference.max_rate_hz)?;
-        c.positive_u64("inference.deadline_ms", self.inference.deadline_ms)?;
+        c.range("control.blend_time_constant_steps", k.blend_time_constant_steps, 0.001, 1000.0)?;
+        c.range("inference.max_rate_hz", self.inference.max_rate_hz, 0.001, 1000.0)?;
+        c.millis("inference.deadline_ms", self.inference.deadline_ms)?;
         let s = &self.safety;
         c.positive_f32("safety.max_step_delta_m", s.max_step_delta_m)?;
         c.positive_f32("safety.max_step_rotation_rad", s.max_step_rotation_rad)?;
         c.positive_f32("safety.max_step_gripper", s.max_step_gripper)?;
         c.positive_f32("safety.max_start_delta_m", s.max_start_delta_m)?;
         c.positive_f32("safety.max_start_rotation_rad", s.max_start_rotation_rad)?;
-        c.positive_u64("safety.camera_stall_ms", s.camera_stall_ms)?;
-        c.positive_u64("safety.arm_state_timeout_ms", s.arm_state_timeout_ms)?;
+        c.millis("safety.camera_stall_ms", s.camera_stall_ms)?;
+        c.millis("safety.arm_state_timeout_ms", s.arm_state_timeout_ms)?;
         validate_estop(&c, &s.estop)?;
         if let Some(socket) = &self.status.socket {
             if socket.as_os_str().is_empty() {
                 return Err(c.fail("status.socket", "is empty"));
             }
         }
-        let log = self.status.log_interval_s;
-        if !(log.is_finite() && log >= 0.0) {
-            return Err(c.fail("status.log_interval_s", "must be a finite number, 0 or more"));
-        }
+        c.range("status.log_interval_s", self.status.log_interval_s, 0.0, 86_400.0)?;
         let r = &self.recorder;
         if r.enabled {
             if r.dir.as_os_str().is_empty() {
                 return Err(c.fail("recorder.dir", "is empty"));
             }
             c.positive_u64("recorder.max_bytes", r.max_bytes)?;
-            c.positive_u64("recorder.queue", r.queue as u64)?;
+            if !(1..=1024).contains(&r.queue) {
+                return Err(c.fail("recorder.queue", "must be 1 to 1024"));
+            }
         }
         Ok(())
     }
@@ -737,7 +761,7 @@ fn validate_arm(c: &Checker<'_>, name: &str, arm: &ArmConfig) -> Result<(), Conf
             }
         }
     }
-    c.positive_u64(&field("request_timeout_ms"), arm.request_timeout_ms)?;
+    c.millis(&field("request_timeout_ms"), arm.request_timeout_ms)?;
     if arm.retries > 10 {
         return Err(c.fail(field("retries"), "must be at most 10"));
     }
@@ -773,7 +797,7 @@ fn validate_arm(c: &Checker<'_>, name: &str, arm: &ArmConfig) -> Result<(), Conf
 }
 
 fn validate_estop(c: &Checker<'_>, e: &EStopConfig) -> Result<(), ConfigError> {
-    c.positive_u64("safety.estop.poll_ms", e.poll_ms)?;
+    c.millis("safety.estop.poll_ms", e.poll_ms)?;
     match e.kind {
         EStopKind::None => {
             if e.path.is_some() {
@@ -945,6 +969,7 @@ port = "/dev/ttyUSB1"
                 prop_assert!(c.control.rate_hz > 0.0 && c.control.rate_hz <= 1000.0);
                 let _ = c.control_period();
                 let _ = c.step_period();
+                let _ = std::time::Instant::now() + Duration::from_millis(c.inference.deadline_ms);
             }
         }
     }

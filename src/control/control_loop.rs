@@ -23,6 +23,7 @@ use firmware_bridge::host::ArmClient;
 use firmware_bridge::protocol::{AckCode, ArmPose, Mode, MAX_STEPS};
 
 use super::cameras::CameraFeed;
+use super::config::ImageFormat;
 use super::estop::EStop;
 use super::events::{EventKind, SafetyEvents};
 use super::executor::ChunkExecutor;
@@ -79,6 +80,8 @@ pub struct LoopSettings {
     pub predict: PredictOptions,
     /// Seed of cycle 0; cycle `n` uses `seed + n`.
     pub seed: u64,
+    /// How the flight recorder stores images.
+    pub image_format: ImageFormat,
 }
 
 /// Everything the loop owns.
@@ -550,6 +553,7 @@ impl ControlLoop {
                 (o.wrist_left.width, o.wrist_left.height),
                 (o.wrist_right.width, o.wrist_right.height),
             ],
+            image_format: self.parts.settings.image_format,
             chunk_shape: (chunk.steps, chunk.width),
             inference_ms: ms(outcome.finished - outcome.started),
             frame_age_ms: ms(request.frame_age),

@@ -6,7 +6,7 @@
 //! | file | contents |
 //! |---|---|
 //! | `record.json` | cycle, model identity, instruction, predict options (statistics key, guidance, steps, noise seed), timings, image sizes |
-//! | `primary.rgb`, `wrist_left.rgb`, `wrist_right.rgb` | the camera images, 8-bit RGB, rows top to bottom |
+//! | `primary.rgb`, `wrist_left.rgb`, `wrist_right.rgb` | the camera images, 8-bit RGB, rows top to bottom (or `.png`, lossless, as `image_format` says) |
 //! | `proprio.npy` | the raw proprio (float32, 20 values: left then right arm) |
 //! | `actions.npy` | the chunk (float64, steps × 20) |
 //! | `normalized.npy` | the model's normalised output (float32, steps × 20) |
@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cameras::CAMERA_NAMES;
+use super::config::ImageFormat;
+use crate::camera::png_io;
 use crate::image::RgbImage;
 use crate::npy;
 use crate::policy::{ActionChunk, Noise, Observation, PredictOptions};
@@ -83,6 +85,8 @@ pub struct RecordMeta {
     pub seed: u64,
     /// `(width, height)` of each camera image, in the order of [`CAMERA_NAMES`].
     pub image_sizes: [(usize, usize); 3],
+    /// How the images are stored.
+    pub image_format: ImageFormat,
     /// Action steps and values per step of the chunk.
     pub chunk_shape: (usize, usize),
     /// Prediction wall time (milliseconds).
@@ -130,23 +134,32 @@ impl Record {
         }
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         let mut bytes = 0u64;
-        let mut put = |file: &str, data: &[u8]| -> Result<(), RecordError> {
+        let put = |file: &str, data: &[u8], bytes: &mut u64| -> Result<(), RecordError> {
             let path = tmp.join(file);
             std::fs::write(&path, data).map_err(io(&path))?;
-            bytes += data.len() as u64;
+            *bytes += data.len() as u64;
             Ok(())
         };
         let meta = serde_json::to_vec_pretty(&self.meta)
             .map_err(|e| invalid(&tmp.join("record.json"), e.to_string()))?;
-        put("record.json", &meta)?;
+        put("record.json", &meta, &mut bytes)?;
         let o = &self.observation;
+        let extension = self.meta.image_format.extension();
         for (name, image) in CAMERA_NAMES.iter().zip([&o.primary, &o.wrist_left, &o.wrist_right]) {
-            put(&format!("{name}.rgb"), &image.data)?;
+            let file = format!("{name}.{extension}");
+            match self.meta.image_format {
+                ImageFormat::Raw => put(&file, &image.data, &mut bytes)?,
+                ImageFormat::Png => {
+                    let path = tmp.join(&file);
+                    png_io::write_png(&path, image).map_err(|e| invalid(&path, e.to_string()))?;
+                    bytes += std::fs::metadata(&path).map_err(io(&path))?.len();
+                }
+            }
         }
-        put("proprio.npy", &npy::write_f32(&[o.proprio.len()], &o.proprio))?;
+        put("proprio.npy", &npy::write_f32(&[o.proprio.len()], &o.proprio), &mut bytes)?;
         let shape = [self.chunk.steps, self.chunk.width];
-        put("actions.npy", &npy::write_f64(&shape, &self.chunk.actions))?;
-        put("normalized.npy", &npy::write_f32(&shape, &self.chunk.normalized))?;
+        put("actions.npy", &npy::write_f64(&shape, &self.chunk.actions), &mut bytes)?;
+        put("normalized.npy", &npy::write_f32(&shape, &self.chunk.normalized), &mut bytes)?;
         std::fs::rename(&tmp, &done).map_err(io(&done))?;
         Ok(bytes)
     }
@@ -167,11 +180,20 @@ impl Record {
             ));
         }
         let mut images = Vec::with_capacity(3);
+        let extension = meta.image_format.extension();
         for (name, &(width, height)) in CAMERA_NAMES.iter().zip(&meta.image_sizes) {
-            let (path, data) = read(&format!("{name}.rgb"))?;
-            images.push(
-                RgbImage::new(width, height, data).map_err(|e| invalid(&path, e.to_string()))?,
-            );
+            let (path, data) = read(&format!("{name}.{extension}"))?;
+            let image = match meta.image_format {
+                ImageFormat::Raw => {
+                    RgbImage::new(width, height, data).map_err(|e| invalid(&path, e.to_string()))?
+                }
+                ImageFormat::Png => png_io::decode_png(&data).map_err(|e| invalid(&path, e))?,
+            };
+            if (image.width, image.height) != (width, height) {
+                let found = format!("{}x{}", image.width, image.height);
+                return Err(invalid(&path, format!("{found}, record.json says {width}x{height}")));
+            }
+            images.push(image);
         }
         let [primary, wrist_left, wrist_right]: [RgbImage; 3] =
             images.try_into().map_err(|_| invalid(dir, "three images expected"))?;
@@ -262,6 +284,7 @@ pub(crate) mod tests {
                 denoising_steps: Some(3),
                 seed: 42,
                 image_sizes: [(4, 2), (2, 2), (3, 1)],
+                image_format: ImageFormat::Raw,
                 chunk_shape: (2, 20),
                 inference_ms: 12.5,
                 frame_age_ms: 3.0,
@@ -297,6 +320,12 @@ pub(crate) mod tests {
         std::fs::write(dir.join("run-00000008.tmp/record.json"), "{}").expect("partial");
         assert_eq!(list_records(&dir).expect("list"), vec![dir.join("run-00000007")]);
         assert_eq!(list_records(&dir.join("run-00000007")).expect("one").len(), 1);
+        let mut png = sample_record(8);
+        png.meta.image_format = ImageFormat::Png;
+        png.observation.primary.data[5] = 200;
+        png.write(&dir, "png").expect("write png");
+        assert!(dir.join("png/primary.png").is_file());
+        assert_eq!(Record::read(&dir.join("png")).expect("read png"), png);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -262,6 +262,7 @@ impl Runtime {
                 noise: Noise::Seed(config.policy.seed),
             },
             seed: config.policy.seed,
+            image_format: config.recorder.image_format,
         };
         let instruction = Instruction::new(
             config.policy.instruction.clone(),

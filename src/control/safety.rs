@@ -352,7 +352,13 @@ mod tests {
         let limits = SafetyLimits { max_start_delta_m: 1.0, ..limits() };
         let measured = [ArmPose::at([0.5, 0.0, 0.0], 1.0), pose(0.0)];
         let checked = limits
-            .check(plan(vec![step(outside, pose(0.0)), step(pose(0.49), pose(0.0))]), &measured)
+            .check(
+                plan(vec![
+                    step(outside, pose(0.0)),
+                    step(ArmPose::at([0.49, 0.0, 0.0], 1.0), pose(0.0)),
+                ]),
+                &measured,
+            )
             .expect("clamped, not refused");
         outside = arm_pose(&checked.plan.steps[0], 0);
         assert_eq!(outside.xyz, [0.5, 0.0, 0.0]);
