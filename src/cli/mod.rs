@@ -2,4 +2,9 @@
 
 pub mod bench;
 pub mod bench_kernels;
+pub mod command;
+pub mod demo;
 pub mod infer;
+pub mod replay;
+pub mod run;
+pub mod status;

@@ -19,7 +19,7 @@
 //! - [`notify`]: systemd's `sd_notify` protocol; [`socket`], [`command`], [`status`]: the status
 //!   and command socket; [`latency`], [`metrics`]: the figures it reports;
 //! - [`record`], [`recorder`], [`replay`]: the flight recorder and its replay;
-//! - [`logger`]: the binary's log output.
+//! - [`logger`]: the binary's log output; [`demo`]: the setup of `twinvla-edge demo`.
 //!
 //! `docs/runtime.md` describes running it on a robot.
 
@@ -29,6 +29,7 @@ pub mod cameras;
 pub mod command;
 pub mod config;
 pub mod control_loop;
+pub mod demo;
 pub mod estop;
 pub mod estop_line;
 pub mod events;

@@ -10,15 +10,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use firmware_bridge::host::{ArmClient, ClientError};
-use firmware_bridge::protocol::{AckCode, ArmLimits};
+use firmware_bridge::protocol::{AckCode, ArmId, ArmLimits};
 
+use super::arms;
 use super::blend::Blend;
 use super::cameras::CameraFeed;
 use super::command::{Reply, Request};
 use super::config::{check_instruction, Config};
 use super::control_loop::{ControlLoop, LoopCommand, LoopOutcome, LoopParts, LoopSettings};
 use super::estop::{EStop, EStopMonitor};
-use super::estop_line::EStopLine;
+use super::estop_line::{open_line, EStopLine};
 use super::events::SafetyEvents;
 use super::executor::{ChunkExecutor, ExecutorConfig};
 use super::inference::InferenceWorker;
@@ -29,9 +30,11 @@ use super::recorder::FlightRecorder;
 use super::safety::{ArmBounds, SafetyLimits};
 use super::socket::{CommandServer, Handler, SocketError};
 use super::status::StatusReport;
+use crate::camera::reopen::Backoff;
+use crate::camera::{CameraError, CameraRig, RigConfig, SourceSpec};
 use crate::model::file::keys;
 use crate::model::gguf::Value;
-use crate::policy::{Noise, Policy, PredictOptions};
+use crate::policy::{LoadOptions, Noise, Policy, PredictOptions};
 
 /// Arm names in step order.
 const ARM_NAMES: [&str; 2] = ["left", "right"];
@@ -42,6 +45,35 @@ const COMMAND_QUEUE: usize = 32;
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// The policy could not be loaded.
+    #[error("model {path}: {source}")]
+    Policy {
+        /// The model file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: crate::policy::PolicyError,
+    },
+    /// A camera spec or the rig.
+    #[error("{field}: {reason}")]
+    Camera {
+        /// The config field (`cameras.primary`, …).
+        field: String,
+        /// What failed.
+        reason: String,
+    },
+    /// An arm could not be connected.
+    #[error("arms.{arm}: {source}")]
+    Connect {
+        /// `left` or `right`.
+        arm: &'static str,
+        /// What failed.
+        #[source]
+        source: ClientError,
+    },
+    /// The e-stop line could not be opened.
+    #[error("safety.estop: {0}")]
+    EStopLine(String),
     /// An arm refused or failed a request at start.
     #[error("{arm} arm: {source}")]
     Arm {
@@ -84,6 +116,73 @@ pub struct Parts {
     pub notifier: Notifier,
     /// The status socket (`None`: no socket).
     pub socket: Option<PathBuf>,
+}
+
+impl Parts {
+    /// Opens everything `config` names: loads the policy (compiling its pipelines), starts the
+    /// cameras, connects both arms and opens the e-stop line. Progress goes to `notifier` as
+    /// `STATUS=` lines.
+    pub fn open(
+        config: Config,
+        notifier: Notifier,
+        socket: Option<PathBuf>,
+    ) -> Result<Self, RuntimeError> {
+        let status = |text: &str| {
+            log::info!("{text}");
+            if let Err(e) = notifier.status(text) {
+                log::warn!("{e}");
+            }
+        };
+        let model = config.policy.model.clone();
+        status(&format!("loading model {}", model.display()));
+        let load = LoadOptions { adapter: config.policy.adapter.clone() };
+        let policy = Policy::load(&model, &load)
+            .map_err(|source| RuntimeError::Policy { path: model.clone(), source })?;
+        status(&format!(
+            "model loaded in {:.2} s on {}",
+            policy.load_time.as_secs_f64(),
+            policy.gpu().describe()
+        ));
+        let c = &config.cameras;
+        let mut specs = Vec::with_capacity(3);
+        for (field, text) in [
+            ("cameras.primary", &c.primary),
+            ("cameras.wrist_left", &c.wrist_left),
+            ("cameras.wrist_right", &c.wrist_right),
+        ] {
+            let spec: SourceSpec = text.parse().map_err(|e: CameraError| RuntimeError::Camera {
+                field: field.into(),
+                reason: e.to_string(),
+            })?;
+            specs.push(spec);
+        }
+        let specs: [SourceSpec; 3] = specs.try_into().map_err(|_| RuntimeError::Camera {
+            field: "cameras".into(),
+            reason: "three cameras expected".into(),
+        })?;
+        let rig_config = RigConfig {
+            read_timeout: Duration::from_millis(c.read_timeout_ms),
+            stale_after: Duration::from_millis(config.safety.camera_stall_ms),
+        };
+        status("starting cameras");
+        let rig = CameraRig::open(&specs, rig_config, Backoff::default())
+            .map_err(|e| RuntimeError::Camera { field: "cameras".into(), reason: e.to_string() })?;
+        status("connecting arms");
+        let left = arms::connect(&config.arms.left, ArmId::Left)
+            .map_err(|source| RuntimeError::Connect { arm: "left", source })?;
+        let right = arms::connect(&config.arms.right, ArmId::Right)
+            .map_err(|source| RuntimeError::Connect { arm: "right", source })?;
+        let estop_line = open_line(&config.safety.estop).map_err(RuntimeError::EStopLine)?;
+        Ok(Self {
+            config,
+            policy,
+            cameras: Box::new(rig),
+            arms: [Arc::new(left), Arc::new(right)],
+            estop_line,
+            notifier,
+            socket,
+        })
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
