@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use firmware_bridge::host::ArmClient;
 use firmware_bridge::protocol::{AckCode, ArmPose, Mode, MAX_STEPS};
 
+use super::arm_driver::{ArmDriver, Feed};
 use super::cameras::CameraFeed;
 use super::config::ImageFormat;
 use super::estop::EStop;
@@ -31,7 +32,7 @@ use super::inference::{InferenceOutcome, InferenceRequest, InferenceWorker};
 use super::instruction::Instruction;
 use super::metrics::Metrics;
 use super::notify::Notifier;
-use super::plan::{Plan, Step, ARM_WIDTH, STEP_WIDTH};
+use super::plan::{Step, ARM_WIDTH, STEP_WIDTH};
 use super::record::{ModelIdentity, Record, RecordMeta, RECORD_FORMAT};
 use super::recorder::FlightRecorder;
 use super::safety::SafetyLimits;
@@ -98,6 +99,8 @@ pub struct LoopParts {
     pub cameras: Box<dyn CameraFeed>,
     /// Left and right arm.
     pub arms: [Arc<ArmClient>; 2],
+    /// Their senders.
+    pub drivers: [ArmDriver; 2],
     /// The e-stop.
     pub estop: Arc<EStop>,
     /// Safety event counters.
@@ -267,6 +270,7 @@ impl ControlLoop {
             self.collect(outcome, Instant::now());
         }
         self.check_inference_deadline(now);
+        self.take_send_results();
         let state = self.decide_state();
         if state != self.state {
             self.enter(state, now);
@@ -282,6 +286,11 @@ impl ControlLoop {
             }
             LoopState::EStopped => self.keep_arms_estopped(now),
             LoopState::Paused | LoopState::Holding => {}
+        }
+        if state != LoopState::Running {
+            for driver in &self.parts.drivers {
+                driver.discard();
+            }
         }
         self.housekeeping(now);
     }
@@ -567,41 +576,43 @@ impl ControlLoop {
         Some([left, right])
     }
 
-    /// Sends the plan when it changed, else feeds the arms' watchdogs.
+    /// Posts the plan when it changed, else a heartbeat, to each arm's driver.
     fn drive_arms(&mut self, now: Instant) {
         let revision = self.parts.executor.revision();
         let outgoing = (revision != self.sent_revision)
             .then(|| self.parts.executor.outgoing(now, MAX_STEPS))
             .flatten();
         self.sent_revision = revision;
-        match outgoing {
-            Some(plan) => self.send_plan(&plan),
-            None => {
-                for arm in &self.parts.arms {
-                    // A failing link shows up as a stale state within `arm_state_timeout`.
-                    if let Err(e) = arm.heartbeat() {
-                        log::debug!("heartbeat: {e}");
-                    }
-                }
-            }
+        for (i, driver) in self.parts.drivers.iter().enumerate() {
+            let feed = match &outgoing {
+                Some(plan) => Feed::Chunk {
+                    start: plan.start,
+                    period: plan.period,
+                    steps: plan.steps.iter().map(|s| arm_pose(s, i)).collect(),
+                },
+                None => Feed::Heartbeat,
+            };
+            driver.post(feed);
         }
     }
 
-    fn send_plan(&mut self, plan: &Plan) {
-        for (i, arm) in self.parts.arms.iter().enumerate() {
-            let steps: Vec<ArmPose> = plan.steps.iter().map(|s| arm_pose(s, i)).collect();
-            match arm.send_chunk(plan.start, plan.period, &steps) {
-                Ok(receipt) => {
-                    self.metrics.send.record(receipt.round_trip);
-                    self.metrics.chunks_sent[i] += 1;
-                    if receipt.code == AckCode::Clamped {
-                        self.metrics.chunks_clamped[i] += 1;
+    /// Counts the arms' answers to the chunks sent.
+    fn take_send_results(&mut self) {
+        for (i, driver) in self.parts.drivers.iter().enumerate() {
+            for sent in driver.results() {
+                match sent.result {
+                    Ok(receipt) => {
+                        self.metrics.send.record(receipt.round_trip);
+                        self.metrics.chunks_sent[i] += 1;
+                        if receipt.code == AckCode::Clamped {
+                            self.metrics.chunks_clamped[i] += 1;
+                        }
                     }
+                    Err(e) => self.parts.events.record(
+                        EventKind::ArmCommandFailed,
+                        &format!("{} arm chunk: {e}", ARM_NAMES[i]),
+                    ),
                 }
-                Err(e) => self.parts.events.record(
-                    EventKind::ArmCommandFailed,
-                    &format!("{} arm chunk: {e}", ARM_NAMES[i]),
-                ),
             }
         }
     }

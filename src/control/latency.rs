@@ -63,42 +63,39 @@ impl LatencyWindow {
     }
 }
 
-/// Events per second over a sliding time window.
+/// Events per second over the most recent events.
 #[derive(Clone, Debug)]
 pub struct RateMeter {
-    window: Duration,
+    capacity: usize,
     times: VecDeque<Instant>,
     total: u64,
 }
 
 impl RateMeter {
-    /// Counts events of the last `window`.
-    pub fn new(window: Duration) -> Self {
-        Self { window, times: VecDeque::new(), total: 0 }
+    /// Measures over the last `capacity` events (at least two).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(2);
+        Self { capacity, times: VecDeque::with_capacity(capacity), total: 0 }
     }
 
     /// Records an event at `now`.
     pub fn tick(&mut self, now: Instant) {
-        self.times.push_back(now);
-        self.total += 1;
-        self.expire(now);
-    }
-
-    fn expire(&mut self, now: Instant) {
-        while self.times.front().is_some_and(|&t| now.saturating_duration_since(t) > self.window) {
+        if self.times.len() == self.capacity {
             self.times.pop_front();
         }
+        self.times.push_back(now);
+        self.total += 1;
     }
 
-    /// Events per second at `now`: events in the window over the span they cover (or over the
-    /// window once it is full).
-    pub fn rate(&mut self, now: Instant) -> f64 {
-        self.expire(now);
+    /// Events per second at `now`: the intervals between the kept events over the time from
+    /// the oldest of them to `now`, so the rate falls when events stop coming (0 with fewer
+    /// than two events).
+    pub fn rate(&self, now: Instant) -> f64 {
         let (Some(&first), n) = (self.times.front(), self.times.len()) else { return 0.0 };
         if n < 2 {
             return 0.0;
         }
-        let span = now.saturating_duration_since(first).max(Duration::from_millis(1));
+        let span = now.saturating_duration_since(first).max(Duration::from_micros(1));
         (n - 1) as f64 / span.as_secs_f64()
     }
 
@@ -127,16 +124,21 @@ mod tests {
     }
 
     #[test]
-    fn rate_counts_events_in_the_window() {
+    fn rate_follows_the_recent_events_and_falls_when_they_stop() {
         let t0 = Instant::now();
-        let mut r = RateMeter::new(Duration::from_secs(2));
+        let mut r = RateMeter::new(5);
         assert_eq!(r.rate(t0), 0.0);
         for i in 0..=10 {
             r.tick(t0 + Duration::from_millis(100 * i));
         }
+        // The last five events, 100 ms apart.
         assert!((r.rate(t0 + Duration::from_millis(1000)) - 10.0).abs() < 1e-9);
-        // After the window has passed, the early events no longer count.
-        assert_eq!(r.rate(t0 + Duration::from_secs(10)), 0.0);
+        assert!((r.rate(t0 + Duration::from_millis(1400)) - 5.0).abs() < 1e-9);
         assert_eq!(r.total(), 11);
+        // Slow events: two, ten seconds apart.
+        let mut slow = RateMeter::new(32);
+        slow.tick(t0);
+        slow.tick(t0 + Duration::from_secs(10));
+        assert!((slow.rate(t0 + Duration::from_secs(10)) - 0.1).abs() < 1e-9);
     }
 }

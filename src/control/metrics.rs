@@ -1,7 +1,7 @@
 //! The control loop's running figures: per-stage latency windows, rates and counters, turned
 //! into the status report's [`StageLatencies`], [`ControlStatus`] and [`InferenceStatus`].
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::latency::{LatencyWindow, RateMeter};
 use super::status::{ControlStatus, InferenceStatus, StageLatencies};
@@ -9,8 +9,8 @@ use super::status::{ControlStatus, InferenceStatus, StageLatencies};
 /// Samples kept per latency window.
 const WINDOW: usize = 512;
 
-/// Span of the rate meters.
-const RATE_SPAN: Duration = Duration::from_secs(10);
+/// Events the rate meters measure over.
+const RATE_EVENTS: usize = 64;
 
 /// Everything the loop measures.
 #[derive(Debug)]
@@ -55,8 +55,8 @@ impl Metrics {
             observation_to_plan: LatencyWindow::new(WINDOW),
             send: LatencyWindow::new(WINDOW),
             tick: LatencyWindow::new(WINDOW),
-            ticks: RateMeter::new(RATE_SPAN),
-            inferences: RateMeter::new(RATE_SPAN),
+            ticks: RateMeter::new(RATE_EVENTS),
+            inferences: RateMeter::new(RATE_EVENTS),
             overruns: 0,
             chunks_accepted: 0,
             chunks_refused: 0,
@@ -79,7 +79,7 @@ impl Metrics {
     }
 
     /// The control section of the report.
-    pub fn control(&mut self, now: Instant, remaining_steps: usize) -> ControlStatus {
+    pub fn control(&self, now: Instant, remaining_steps: usize) -> ControlStatus {
         ControlStatus {
             rate_hz: self.ticks.rate(now),
             ticks: self.ticks.total(),
@@ -91,7 +91,7 @@ impl Metrics {
     }
 
     /// The inference section of the report.
-    pub fn inference(&mut self, now: Instant, in_flight: bool, paused: bool) -> InferenceStatus {
+    pub fn inference(&self, now: Instant, in_flight: bool, paused: bool) -> InferenceStatus {
         InferenceStatus {
             rate_hz: self.inferences.rate(now),
             completed: self.inferences.total(),

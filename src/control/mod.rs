@@ -15,7 +15,7 @@
 //! - [`plan`], [`executor`], [`blend`]: chunks aligned to their observation and blended;
 //! - [`safety`], [`events`], [`estop`], [`estop_line`]: the safety layer and the e-stop;
 //! - [`inference`]: the worker thread that owns the policy;
-//! - [`cameras`], [`arms`], [`instruction`]: the inputs;
+//! - [`cameras`], [`arms`], [`instruction`]: the inputs; [`arm_driver`]: the arms' senders;
 //! - [`notify`]: systemd's `sd_notify` protocol; [`socket`], [`command`], [`status`]: the status
 //!   and command socket; [`latency`], [`metrics`]: the figures it reports;
 //! - [`record`], [`recorder`], [`replay`]: the flight recorder and its replay;
@@ -23,6 +23,7 @@
 //!
 //! `docs/runtime.md` describes running it on a robot.
 
+pub mod arm_driver;
 pub mod arms;
 pub mod blend;
 pub mod cameras;

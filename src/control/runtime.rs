@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use firmware_bridge::host::{ArmClient, ClientError};
 use firmware_bridge::protocol::{AckCode, ArmId, ArmLimits};
 
+use super::arm_driver::ArmDriver;
 use super::arms;
 use super::blend::Blend;
 use super::cameras::CameraFeed;
@@ -41,6 +42,10 @@ const ARM_NAMES: [&str; 2] = ["left", "right"];
 
 /// Commands waiting for the loop.
 const COMMAND_QUEUE: usize = 32;
+
+/// How long the start waits for each arm's first state report and every camera's first frame
+/// (so that the loop does not begin with a fault).
+const FIRST_INPUTS_WAIT: Duration = Duration::from_secs(5);
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -296,6 +301,13 @@ impl Runtime {
                 Err(source) => return Err(RuntimeError::Arm { arm: ARM_NAMES[i], source }),
             }
         }
+        let deadline = Instant::now() + FIRST_INPUTS_WAIT;
+        for arm in &arms {
+            arm.wait_for_state(deadline.saturating_duration_since(Instant::now()), |_| true);
+        }
+        while cameras.ages().is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let bounds = |i: usize, arm_config| {
             let announced: ArmLimits = arms[i].info().map(|info| info.limits).unwrap_or_default();
             ArmBounds::resolve(arm_config, &announced)
@@ -378,6 +390,11 @@ impl Runtime {
             log::warn!("{e}");
         }
         log::info!("ready; {ready}");
+        let driver = |i: usize| {
+            ArmDriver::start(Arc::clone(&arms[i]), ARM_NAMES[i])
+                .map_err(|source| RuntimeError::Thread { name: "arm driver", source })
+        };
+        let drivers = [driver(0)?, driver(1)?];
         let control = ControlLoop::new(LoopParts {
             settings,
             executor,
@@ -385,6 +402,7 @@ impl Runtime {
             worker,
             cameras,
             arms,
+            drivers,
             estop,
             events,
             recorder,
