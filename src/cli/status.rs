@@ -86,6 +86,12 @@ pub fn summary(r: &StatusReport) -> String {
         out += &format!(" (e-stop: {cause})");
     }
     out += &format!("\ninstruction  {:?}\nuptime       {:.1} s\n", r.instruction, r.uptime_s);
+    if r.report_age_ms > 1000.0 {
+        out += &format!(
+            "WARNING      the control loop has not reported for {:.1} s\n",
+            r.report_age_ms / 1000.0
+        );
+    }
     out += &format!(
         "control      {:.1} Hz, {} ticks, {} overruns, {} chunks accepted, {} refused\n",
         r.control.rate_hz,

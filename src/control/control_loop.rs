@@ -113,8 +113,8 @@ pub struct LoopParts {
     pub commands: Receiver<LoopCommand>,
     /// systemd notifications.
     pub notifier: Notifier,
-    /// Where the status report is published.
-    pub status: Arc<Mutex<Option<StatusReport>>>,
+    /// Where the status report is published, with the time it was made.
+    pub status: Arc<Mutex<Option<(Instant, StatusReport)>>>,
     /// Which model runs (for records).
     pub model: ModelIdentity,
 }
@@ -191,6 +191,8 @@ pub struct ControlLoop {
     cycle: u64,
     last_inference_start: Option<Instant>,
     next_estop_resend: Instant,
+    /// The cycle whose inference was already reported as past its deadline while running.
+    deadline_reported: Option<u64>,
     next_watchdog: Instant,
     next_publish: Instant,
     next_log: Instant,
@@ -218,6 +220,7 @@ impl ControlLoop {
             cycle: 0,
             last_inference_start: None,
             next_estop_resend: now,
+            deadline_reported: None,
             next_watchdog: now,
             next_publish: now,
             next_log: now,
@@ -232,6 +235,11 @@ impl ControlLoop {
         let period = self.parts.settings.period;
         let mut next = Instant::now();
         while !stop.load(Ordering::SeqCst) {
+            if self.parts.worker.has_died() {
+                // Only a panic ends the worker early; the service manager restarts the runtime.
+                self.parts.events.record(EventKind::InferenceFailed, &"the inference worker died");
+                break;
+            }
             let start = Instant::now();
             self.tick(start);
             let end = Instant::now();
@@ -363,28 +371,16 @@ impl ControlLoop {
         let deadline = self.parts.settings.deadline;
         if let Some((cycle, observed_at)) = self.parts.worker.in_flight() {
             let age = now.saturating_duration_since(observed_at);
-            if age > deadline && self.faults.inference.is_none() {
+            if age > deadline && self.deadline_reported != Some(cycle) {
+                self.deadline_reported = Some(cycle);
                 let cause = format!(
                     "inference {cycle} still running {:.0} ms after its observation (deadline {:.0} ms)",
                     ms(age),
                     ms(deadline)
                 );
-                update_fault(
-                    &mut self.faults.inference,
-                    Some(cause),
-                    EventKind::InferenceDeadline,
-                    &self.parts.events,
-                );
+                self.parts.events.record(EventKind::InferenceDeadline, &cause);
+                self.faults.inference = Some(cause);
             }
-        }
-        if self.parts.worker.has_died() && self.faults.inference.is_none() {
-            let cause = "the inference worker stopped".to_owned();
-            update_fault(
-                &mut self.faults.inference,
-                Some(cause),
-                EventKind::InferenceFailed,
-                &self.parts.events,
-            );
         }
     }
 
@@ -444,7 +440,7 @@ impl ControlLoop {
                 || arm.latest_state().is_some_and(|s| s.state.mode == Mode::EStopped)
         });
         if !all_stopped {
-            self.parts.estop.send_to_arms();
+            self.parts.estop.resend();
         }
     }
 
@@ -474,7 +470,9 @@ impl ControlLoop {
                 ms(late),
                 ms(settings.deadline)
             );
-            events.record(EventKind::InferenceDeadline, &cause);
+            if self.deadline_reported != Some(request.cycle) {
+                events.record(EventKind::InferenceDeadline, &cause);
+            }
             self.faults.inference = Some(cause);
             self.metrics.chunks_refused += 1;
             return;
@@ -675,7 +673,7 @@ impl ControlLoop {
             if now >= self.next_watchdog {
                 self.next_watchdog = now + interval;
                 if let Err(e) = self.parts.notifier.watchdog() {
-                    log::warn!("{e}");
+                    log::debug!("{e}");
                 }
             }
         }
@@ -688,7 +686,7 @@ impl ControlLoop {
                     log::info!("{}", report.log_line());
                 }
             }
-            *lock(&self.parts.status) = Some(report);
+            *lock(&self.parts.status) = Some((now, report));
         }
     }
 
@@ -726,6 +724,7 @@ impl ControlLoop {
             estop_cause: self.parts.estop.cause(),
             instruction: self.parts.instruction.text().to_owned(),
             uptime_s: now.saturating_duration_since(self.started).as_secs_f64(),
+            report_age_ms: 0.0,
             control: self.metrics.control(now, remaining),
             inference: self.metrics.inference(now, self.parts.worker.is_busy(), self.paused),
             latency: self.metrics.latencies(),

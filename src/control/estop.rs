@@ -3,7 +3,7 @@
 //! latches too), stops the loop from sending anything but e-stops, and stays latched until it
 //! is cleared by a command while the line is released.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -23,6 +23,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct EStop {
     cause: Mutex<Option<String>>,
     line_asserted: AtomicBool,
+    /// Counts triggers, so that a clear can tell whether one came in while it ran.
+    triggers: AtomicU64,
+    /// True while a clear is talking to the arms.
+    clearing: AtomicBool,
     arms: Vec<Arc<ArmClient>>,
     events: Arc<SafetyEvents>,
 }
@@ -36,12 +40,20 @@ impl std::fmt::Debug for EStop {
 impl EStop {
     /// An unlatched e-stop for `arms`.
     pub fn new(arms: Vec<Arc<ArmClient>>, events: Arc<SafetyEvents>) -> Self {
-        Self { cause: Mutex::new(None), line_asserted: AtomicBool::new(false), arms, events }
+        Self {
+            cause: Mutex::new(None),
+            line_asserted: AtomicBool::new(false),
+            triggers: AtomicU64::new(0),
+            clearing: AtomicBool::new(false),
+            arms,
+            events,
+        }
     }
 
     /// Latches (if not latched yet: logged and counted with `cause`) and tells every arm to
     /// e-stop. Returns true when this call latched it.
     pub fn trigger(&self, cause: &str) -> bool {
+        self.triggers.fetch_add(1, Ordering::SeqCst);
         let newly = {
             let mut current = lock(&self.cause);
             let newly = current.is_none();
@@ -57,8 +69,16 @@ impl EStop {
         newly
     }
 
-    /// Tells every arm to e-stop (again); failures are logged and counted.
-    pub fn send_to_arms(&self) {
+    /// Tells every arm to e-stop again, unless a clear is under way (the control loop calls
+    /// this for arms that do not report themselves e-stopped).
+    pub fn resend(&self) {
+        if self.is_latched() && !self.clearing.load(Ordering::SeqCst) {
+            self.send_to_arms();
+        }
+    }
+
+    /// Tells every arm to e-stop; failures are logged and counted.
+    fn send_to_arms(&self) {
         for arm in &self.arms {
             if let Err(e) = arm.estop() {
                 self.events.record(EventKind::ArmCommandFailed, &format!("e-stop: {e}"));
@@ -82,18 +102,31 @@ impl EStop {
     }
 
     /// Releases the e-stop: refused while the line is asserted; otherwise every arm's e-stop
-    /// is cleared and the arm enabled again, then the latch opens. If an arm fails, the latch
-    /// stays closed and the error is returned.
+    /// is cleared and the arm enabled again, then the latch opens. If an arm fails, or the
+    /// e-stop is triggered again meanwhile, the latch stays closed and the error is returned.
     pub fn clear(&self) -> Result<(), String> {
         if self.line_asserted() {
             return Err("the e-stop line is still asserted".into());
         }
+        let triggers = self.triggers.load(Ordering::SeqCst);
+        self.clearing.store(true, Ordering::SeqCst);
+        let result = self.clear_arms();
+        self.clearing.store(false, Ordering::SeqCst);
+        result?;
+        let mut cause = lock(&self.cause);
+        if self.triggers.load(Ordering::SeqCst) != triggers || self.line_asserted() {
+            return Err("the e-stop was triggered again while it was being cleared".into());
+        }
+        if cause.take().is_some() {
+            log::warn!(target: "safety", "e-stop cleared");
+        }
+        Ok(())
+    }
+
+    fn clear_arms(&self) -> Result<(), String> {
         for arm in &self.arms {
             arm.clear_estop().map_err(|e| format!("clearing the e-stop: {e}"))?;
             arm.enable().map_err(|e| format!("enabling after the e-stop: {e}"))?;
-        }
-        if lock(&self.cause).take().is_some() {
-            log::warn!(target: "safety", "e-stop cleared");
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! The runtime sends `READY=1` once the model is loaded and the pipelines are built,
 //! `STATUS=…` lines while starting, `WATCHDOG=1` from the control loop at half the interval
 //! of `$WATCHDOG_USEC` (the unit's `WatchdogSec=`), and `STOPPING=1` when it shuts down.
-//! Outside systemd (no `$NOTIFY_SOCKET`) every call does nothing.
+//! Outside systemd (no `$NOTIFY_SOCKET`) every call does nothing. Sends never block: when the
+//! receiver's queue is full the send fails with an error instead.
 
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -92,8 +93,11 @@ impl Notifier {
 
     /// A notifier for `target`, expecting `WATCHDOG=1` every `watchdog / 2` when given.
     pub fn new(target: NotifyTarget, watchdog: Option<Duration>) -> Result<Self, NotifyError> {
-        let socket = UnixDatagram::unbound()
-            .map_err(|source| NotifyError::Send { socket: target.describe(), source })?;
+        let error = |source| NotifyError::Send { socket: target.describe(), source };
+        let socket = UnixDatagram::unbound().map_err(error)?;
+        // Never block the caller (the control loop) on a receiver that does not read: a full
+        // queue makes the send fail instead.
+        socket.set_nonblocking(true).map_err(error)?;
         Ok(Self { target: Some((target, socket)), watchdog })
     }
 
@@ -198,6 +202,19 @@ mod tests {
         n.stopping().expect("send");
         assert_eq!(receive(&listener), "STOPPING=1");
         assert_eq!(n.watchdog_interval(), None);
+    }
+
+    #[test]
+    fn a_receiver_that_does_not_read_never_blocks_the_sender() {
+        let name = format!("twinvla-notify-full-{}", std::process::id());
+        let address = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
+        let _listener = UnixDatagram::bind_addr(&address).expect("bind");
+        let n = Notifier::new(NotifyTarget::parse(&format!("@{name}")).expect("abstract"), None)
+            .expect("notifier");
+        let start = std::time::Instant::now();
+        let failures = (0..1000).filter(|_| n.watchdog().is_err()).count();
+        assert!(failures > 0, "the queue fills up");
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct RuntimeHandle {
     commands: SyncSender<LoopCommand>,
     estop: Arc<EStop>,
-    status: Arc<Mutex<Option<StatusReport>>>,
+    status: Arc<Mutex<Option<(Instant, StatusReport)>>>,
     events: Arc<SafetyEvents>,
 }
 
@@ -239,9 +239,11 @@ impl RuntimeHandle {
         }
     }
 
-    /// The latest status report (refreshed ten times per second).
+    /// The latest status report (refreshed ten times per second), with its age filled in.
     pub fn status(&self) -> Option<StatusReport> {
-        lock(&self.status).clone()
+        let (made, mut report) = lock(&self.status).clone()?;
+        report.report_age_ms = made.elapsed().as_secs_f64() * 1000.0;
+        Some(report)
     }
 
     /// The safety event counters.

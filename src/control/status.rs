@@ -35,6 +35,9 @@ pub struct StatusReport {
     pub instruction: String,
     /// Seconds since the loop started.
     pub uptime_s: f64,
+    /// How old this report was when it was handed out (milliseconds); the loop refreshes it
+    /// ten times per second, so a large value means the loop is stuck.
+    pub report_age_ms: f64,
     /// The control loop.
     pub control: ControlStatus,
     /// The inference worker.
