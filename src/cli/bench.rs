@@ -19,6 +19,9 @@ pub struct BenchArgs {
     /// Time the matmul kernel on the model's real shapes beside a CPU GEMM.
     #[arg(long)]
     pub kernels: bool,
+    /// With `--kernels`: only these shapes (siglip_mlp, decoder_mlp, dit_mlp).
+    #[arg(long, value_delimiter = ',')]
+    pub shapes: Vec<String>,
     /// Timed iterations after the first (warm-up) prediction.
     #[arg(long, default_value_t = 5)]
     pub iters: usize,
@@ -134,8 +137,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             crate::model::quant::WeightFormat::Q8,
             crate::model::quant::WeightFormat::Q4,
         ];
-        report.kernels =
-            super::bench_kernels::bench_kernels(&ctx, args.iters.clamp(1, 5), &formats)?;
+        report.kernels = super::bench_kernels::bench_kernels(
+            &ctx,
+            args.iters.clamp(1, 5),
+            &formats,
+            &args.shapes,
+        )?;
         super::bench_kernels::print(&report.kernels);
     }
     if let Some(model) = &args.model {
