@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use twinvla_edge::cli::{bench, infer};
+use twinvla_edge::cli::{bench, bridge_bench, infer};
 
 /// TwinVLA edge runtime.
 #[derive(Parser)]
@@ -23,6 +23,9 @@ enum Command {
     /// Open one camera source, list its formats, print per-frame timestamps and rates, and
     /// optionally dump decoded frames as PNG.
     CameraProbe(twinvla_edge::camera::probe::ProbeArgs),
+    /// Host and simulated arms over real pseudo-terminals: chunks sent, acknowledged, lost,
+    /// corrupt frames and round-trip latency.
+    BridgeBench(bridge_bench::BridgeBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => infer::infer(&args),
         Command::Tokenize(args) => infer::tokenize(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::BridgeBench(args) => bridge_bench::bridge_bench(&args),
         Command::CameraProbe(args) => {
             twinvla_edge::camera::probe::run(args).map_err(|e| e.to_string())
         }

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod bench_kernels;
+pub mod bridge_bench;
 pub mod infer;
