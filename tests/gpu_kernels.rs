@@ -291,7 +291,7 @@ fn attention_case(tokens: usize, heads: usize, kv_heads: usize, hd: usize, mask:
         kv: (2 * kvw, 0, kvw),
     };
     let scale = (hd as f32).powf(-0.5);
-    run(attention(ctx, k, &gq, &gkv, &go, layout, mask, scale));
+    run(attention(ctx, k, [&gq, &gkv, &go], layout, mask, scale));
     let shape =
         AttentionShape { q_tokens: tokens, k_tokens: tokens, heads, kv_heads, head_dim: hd };
     let want = match mask {

@@ -23,10 +23,16 @@ pub struct BridgeBenchArgs {
 
 /// Runs the benchmark and prints its report; an error when anything was lost.
 pub fn bridge_bench(args: &BridgeBenchArgs) -> Result<(), String> {
-    if !(args.rate > 0.0 && args.rate.is_finite()) || !(args.seconds > 0.0 && args.seconds.is_finite()) {
+    if !(args.rate > 0.0 && args.rate.is_finite() && args.seconds > 0.0 && args.seconds.is_finite())
+    {
         return Err("--rate and --seconds must be positive".into());
     }
-    let config = BenchConfig { rate_hz: args.rate, seconds: args.seconds, arms: args.arms, ..BenchConfig::default() };
+    let config = BenchConfig {
+        rate_hz: args.rate,
+        seconds: args.seconds,
+        arms: args.arms,
+        ..BenchConfig::default()
+    };
     let report = run(config).map_err(|e| e.to_string())?;
     println!("{report}");
     if report.lost_anything() {

@@ -195,9 +195,7 @@ pub fn build(
         vis.push(attention(
             ctx,
             k,
-            &vqkv,
-            &vqkv,
-            &vattn,
+            [&vqkv, &vqkv, &vattn],
             att,
             Mask::Blocks { block: patches },
             (vhead as f32).powf(-0.5),
@@ -353,9 +351,7 @@ pub fn build(
         dec.push(attention(
             ctx,
             k,
-            &q,
-            &kv,
-            &att,
+            [&q, &kv, &att],
             a,
             Mask::Twin { n0, n1, common_bias: bias },
             (hd as f32).powf(-0.5),
@@ -504,9 +500,7 @@ pub fn build(
             head.push(attention(
                 ctx,
                 k,
-                &qkv,
-                &qkv,
-                &datt,
+                [&qkv, &qkv, &datt],
                 a,
                 Mask::Blocks { block: ta + 1 },
                 (dhead as f32).powf(-0.5),
