@@ -129,3 +129,38 @@ fn tokenize_matches_the_parity_corpus() {
         assert_eq!(ids, case["ids"], "{}", case["text"]);
     }
 }
+
+#[test]
+fn infer_takes_frames_from_camera_sources() {
+    // A synthetic camera and two recorded MJPEG streams (encoded by ffmpeg) drive inference.
+    let fixtures = common::root().join("tests/fixtures/camera");
+    let model = common::golden_model(Recipe::Q8);
+    let out = Command::new(exe())
+        .arg("infer")
+        .arg("--model")
+        .arg(&model)
+        .args(["--primary", "synthetic:320x240"])
+        .arg("--wrist-left")
+        .arg(format!("file:{}", fixtures.join("testsrc2-640x480-422.mjpeg").display()))
+        .arg("--wrist-right")
+        .arg(format!("file:{}", fixtures.join("testsrc2-160x120-422.mjpeg").display()))
+        .args([
+            "--proprio",
+            &vec!["0.1"; 20].join(","),
+            "--instruction",
+            "fold the towel",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "infer failed: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let rows = json["actions"].as_array().expect("actions");
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v.as_f64().unwrap().is_finite())));
+}

@@ -16,15 +16,16 @@ pub struct InferArgs {
     /// Model file written by tools/quantize.
     #[arg(long)]
     pub model: PathBuf,
-    /// Head camera image (PNG or JPEG).
+    /// Head camera: an image file (PNG or JPEG) or a camera source spec (`synthetic[:WxH]`,
+    /// `file:recording.mjpeg`, `v4l:/dev/...`), whose first frame is used.
     #[arg(long)]
-    pub primary: PathBuf,
-    /// Left wrist camera image.
+    pub primary: String,
+    /// Left wrist camera: an image file or a camera source spec.
     #[arg(long = "wrist-left")]
-    pub wrist_left: PathBuf,
-    /// Right wrist camera image.
+    pub wrist_left: String,
+    /// Right wrist camera: an image file or a camera source spec.
     #[arg(long = "wrist-right")]
-    pub wrist_right: PathBuf,
+    pub wrist_right: String,
     /// Raw proprio, comma-separated: left arm then right arm (xyz, rot6d, gripper each).
     #[arg(long, allow_hyphen_values = true)]
     pub proprio: String,
@@ -78,6 +79,20 @@ pub fn read_image(path: &Path) -> Result<RgbImage, String> {
     }
 }
 
+/// An image from a file path, or the first frame of a camera source spec
+/// (`synthetic[:WxH]`, `file:...`, `v4l:...`), decoded to RGB.
+pub fn read_input(arg: &str) -> Result<RgbImage, String> {
+    let is_spec = ["synthetic", "file:", "v4l:"].iter().any(|p| arg.starts_with(p));
+    if !is_spec {
+        return read_image(Path::new(arg));
+    }
+    let spec: crate::camera::spec::SourceSpec = arg.parse().map_err(|e| format!("{arg}: {e}"))?;
+    let mut source = spec.open().map_err(|e| format!("{arg}: {e}"))?;
+    let frame =
+        source.next_frame(std::time::Duration::from_secs(5)).map_err(|e| format!("{arg}: {e}"))?;
+    crate::camera::decode::FrameDecoder::default().decode(&frame).map_err(|e| format!("{arg}: {e}"))
+}
+
 /// Parses comma-separated floats.
 pub fn parse_floats(text: &str) -> Result<Vec<f32>, String> {
     text.split(',')
@@ -94,9 +109,9 @@ pub fn read_npy_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>), String> {
 /// Runs `infer`, printing `{"actions": [[...] x T]}`.
 pub fn infer(args: &InferArgs) -> Result<(), String> {
     let obs = Observation {
-        primary: read_image(&args.primary)?,
-        wrist_left: read_image(&args.wrist_left)?,
-        wrist_right: read_image(&args.wrist_right)?,
+        primary: read_input(&args.primary)?,
+        wrist_left: read_input(&args.wrist_left)?,
+        wrist_right: read_input(&args.wrist_right)?,
         proprio: parse_floats(&args.proprio).map_err(|e| format!("--proprio: {e}"))?,
         instruction: args.instruction.clone(),
     };
