@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use twinvla_edge::cli::{bench, bridge_bench, infer};
+use twinvla_edge::cli::{bench, bridge_bench, command, demo, infer, replay, run, status};
 
 /// TwinVLA edge runtime.
 #[derive(Parser)]
@@ -26,10 +26,24 @@ enum Command {
     /// Host and simulated arms over real pseudo-terminals: chunks sent, acknowledged, lost,
     /// corrupt frames and round-trip latency.
     BridgeBench(bridge_bench::BridgeBenchArgs),
+    /// Run the robot from a configuration file (the systemd service's command).
+    Run(run::RunArgs),
+    /// Run everything on this machine with a tiny model, synthetic cameras and simulated arms,
+    /// then print latencies, rates and safety events.
+    Demo(demo::DemoArgs),
+    /// Rerun the policy on flight-recorder records and report any difference in actions.
+    Replay(replay::ReplayArgs),
+    /// Print a running runtime's status (through its status socket).
+    Status(status::StatusArgs),
+    /// Send a command to a running runtime: e-stop, clear-estop, pause, resume, instruction.
+    Command(command::CommandArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run(_) | Command::Demo(_) | Command::Replay(_)) {
+        twinvla_edge::control::logger::init();
+    }
     let result = match cli.command {
         Command::Infer(args) => infer::infer(&args),
         Command::Tokenize(args) => infer::tokenize(&args),
@@ -38,6 +52,11 @@ fn main() -> ExitCode {
         Command::CameraProbe(args) => {
             twinvla_edge::camera::probe::run(args).map_err(|e| e.to_string())
         }
+        Command::Run(args) => run::run(&args),
+        Command::Demo(args) => demo::demo(&args),
+        Command::Replay(args) => replay::replay(&args),
+        Command::Status(args) => status::status(&args),
+        Command::Command(args) => command::command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,8 +115,9 @@ pub fn synthesize(preset: Preset, seed: u64, dir: &Path) -> Result<ModelConfig, 
     let mut writer = Bf16Writer::create(&dir.join("model.safetensors"), shapes)?;
     for (i, def) in defs.iter().enumerate() {
         let (std, mean) = distribution(def);
-        let mut rng =
-            rand::rngs::StdRng::seed_from_u64(seed ^ ((i as u64 + 1) * 0x9e37_79b9_7f4a_7c15));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
         let mut left = def.elements();
         while left > 0 {
             let n = left.min(PIECE);

@@ -65,7 +65,7 @@ pub struct LoadOptions {
 }
 
 /// One observation: three camera images, the arms' raw proprio and the instruction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     /// Head / ego camera.
     pub primary: RgbImage,
