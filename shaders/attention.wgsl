@@ -50,17 +50,16 @@ fn key_range(t: u32) -> vec2<u32> {
     return vec2<u32>(0u, p.tokens);
 }
 
-fn visible(t: u32, key: u32) -> bool {
-    if (p.mode == 0u || t < p.n0) {
-        let r = key_range(t);
-        return key >= r.x && key < r.y;
-    }
+// Whether an arm query with local index `i` (0-based within its segment) sees `key`.
+// Only comparisons and subtractions: integer division per key is slow on CPU drivers.
+fn arm_sees(i: u32, key: u32) -> bool {
     if (key < p.n0) {
         return true;
     }
-    let i = (t - p.n0) % p.n1;
-    let j = (key - p.n0) % p.n1;
-    return j <= i;
+    if (key < p.n0 + p.n1) {
+        return key - p.n0 <= i;
+    }
+    return key - p.n0 - p.n1 <= i;
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -91,6 +90,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (live) {
         mine = key_range(t);
     }
+    // Twin mode: arm queries check keys one by one against their local index.
+    let arm_query = p.mode == 1u && t >= p.n0;
+    var local = 0u;
+    if (arm_query) {
+        local = t - p.n0;
+        if (local >= p.n1) {
+            local -= p.n1;
+        }
+    }
     for (var k0 = lo; k0 < hi; k0 += KT) {
         // Cooperative load of KT keys and values of head kvh, four floats at a time.
         for (var e = li; e < KT * D4; e += 64u) {
@@ -109,7 +117,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let n = min(KT, hi - k0);
             for (var j = 0u; j < n; j++) {
                 let key = k0 + j;
-                if (key < mine.x || key >= mine.y || !visible(t, key)) {
+                if (key < mine.x || key >= mine.y || (arm_query && !arm_sees(local, key))) {
                     continue;
                 }
                 var s = 0.0;

@@ -33,8 +33,11 @@ struct Params {
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
 
-var<workgroup> xs: array<array<f32, 64>, 16>;
-var<workgroup> ws: array<array<f32, 64>, 16>;
+// Tiles in workgroup memory as vec4s: xs[t * 16 + i] holds rows 4i..4i+3 of the x tile at
+// k = t, ws[t * 16 + j] columns 4j..4j+3 of the weight tile; each thread keeps a 4 x 4 block of
+// outputs in four vec4 registers.
+var<workgroup> xs: array<vec4<f32>, 256>;
+var<workgroup> ws: array<vec4<f32>, 256>;
 
 fn row_count() -> u32 {
     if ((p.flags & 12u) != 0u) {
@@ -66,12 +69,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     if (m0 >= m_total) {
         return;
     }
-    var acc: array<array<f32, 4>, 4>;
-    for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-            acc[i][j] = 0.0;
-        }
-    }
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     // Each thread loads four consecutive k of one row of the x tile and of the w tile.
     let load_row = li / 4u;        // 0..63
     let load_k = (li % 4u) * 4u;   // 0, 4, 8, 12
@@ -81,6 +82,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     if (xm < m_total) {
         xbase = x_row(xm) * p.x_stride;
     }
+    let slot = load_row / 4u;
+    let lane = load_row % 4u;
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
         let kk = k0 + load_k;
         var xv = vec4<f32>(0.0);
@@ -99,23 +102,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         if (wn < p.n) {
             wv = load_w4(wn, p.w_col_offset + kk);
         }
-        for (var e = 0u; e < 4u; e++) {
-            xs[load_k + e][load_row] = xv[e];
-            ws[load_k + e][load_row] = wv[e];
-        }
+        xs[(load_k + 0u) * 16u + slot][lane] = xv.x;
+        xs[(load_k + 1u) * 16u + slot][lane] = xv.y;
+        xs[(load_k + 2u) * 16u + slot][lane] = xv.z;
+        xs[(load_k + 3u) * 16u + slot][lane] = xv.w;
+        ws[(load_k + 0u) * 16u + slot][lane] = wv.x;
+        ws[(load_k + 1u) * 16u + slot][lane] = wv.y;
+        ws[(load_k + 2u) * 16u + slot][lane] = wv.z;
+        ws[(load_k + 3u) * 16u + slot][lane] = wv.w;
         workgroupBarrier();
         for (var t = 0u; t < TK; t++) {
-            let a = vec4<f32>(xs[t][lid.y * 4u], xs[t][lid.y * 4u + 1u], xs[t][lid.y * 4u + 2u], xs[t][lid.y * 4u + 3u]);
-            let b = vec4<f32>(ws[t][lid.x * 4u], ws[t][lid.x * 4u + 1u], ws[t][lid.x * 4u + 2u], ws[t][lid.x * 4u + 3u]);
-            for (var i = 0u; i < 4u; i++) {
-                acc[i][0] = fma(a[i], b[0], acc[i][0]);
-                acc[i][1] = fma(a[i], b[1], acc[i][1]);
-                acc[i][2] = fma(a[i], b[2], acc[i][2]);
-                acc[i][3] = fma(a[i], b[3], acc[i][3]);
-            }
+            let a = xs[t * 16u + lid.y];
+            let b = ws[t * 16u + lid.x];
+            acc0 = fma(vec4<f32>(a.x), b, acc0);
+            acc1 = fma(vec4<f32>(a.y), b, acc1);
+            acc2 = fma(vec4<f32>(a.z), b, acc2);
+            acc3 = fma(vec4<f32>(a.w), b, acc3);
         }
         workgroupBarrier();
     }
+    var acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i++) {
         let m = m0 + lid.y * 4u + i;
         if (m >= m_total) {

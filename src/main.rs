@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use twinvla_edge::cli::{bench, command, demo, infer, replay, run, status};
+use twinvla_edge::cli::{bench, bridge_bench, command, demo, infer, replay, run, status};
 
 /// TwinVLA edge runtime.
 #[derive(Parser)]
@@ -23,6 +23,9 @@ enum Command {
     /// Open one camera source, list its formats, print per-frame timestamps and rates, and
     /// optionally dump decoded frames as PNG.
     CameraProbe(twinvla_edge::camera::probe::ProbeArgs),
+    /// Host and simulated arms over real pseudo-terminals: chunks sent, acknowledged, lost,
+    /// corrupt frames and round-trip latency.
+    BridgeBench(bridge_bench::BridgeBenchArgs),
     /// Run the robot from a configuration file (the systemd service's command).
     Run(run::RunArgs),
     /// Run everything on this machine with a tiny model, synthetic cameras and simulated arms,
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => infer::infer(&args),
         Command::Tokenize(args) => infer::tokenize(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::BridgeBench(args) => bridge_bench::bridge_bench(&args),
         Command::CameraProbe(args) => {
             twinvla_edge::camera::probe::run(args).map_err(|e| e.to_string())
         }

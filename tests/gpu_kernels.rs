@@ -9,9 +9,10 @@ use twinvla_edge::gpu::attention::{attention, AttentionLayout, Mask};
 use twinvla_edge::gpu::buffer::{upload_bytes, GpuTensor};
 use twinvla_edge::gpu::context::GpuContext;
 use twinvla_edge::gpu::elementwise::{activation, gather_rows, im2col, silu_mul, Activation};
-use twinvla_edge::gpu::flow::{flow_step, moe_route};
+use twinvla_edge::gpu::flow::flow_step;
 use twinvla_edge::gpu::kernel::Dispatch;
 use twinvla_edge::gpu::matmul::{matmul, GpuWeight, MatmulOp, Rows};
+use twinvla_edge::gpu::moe::moe_route;
 use twinvla_edge::gpu::norm::{layer_norm, rms_norm};
 use twinvla_edge::gpu::resize::ResizePlan;
 use twinvla_edge::gpu::rope::{rope, rope_table};
@@ -291,7 +292,7 @@ fn attention_case(tokens: usize, heads: usize, kv_heads: usize, hd: usize, mask:
         kv: (2 * kvw, 0, kvw),
     };
     let scale = (hd as f32).powf(-0.5);
-    run(attention(ctx, k, &gq, &gkv, &go, layout, mask, scale));
+    run(attention(ctx, k, [&gq, &gkv, &go], layout, mask, scale));
     let shape =
         AttentionShape { q_tokens: tokens, k_tokens: tokens, heads, kv_heads, head_dim: hd };
     let want = match mask {

@@ -6,4 +6,4 @@ tools/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo build -p firmware-bridge --no-default-features
-cargo test --workspace
+cargo test --workspace --no-fail-fast

@@ -19,6 +19,9 @@ pub struct BenchArgs {
     /// Time the matmul kernel on the model's real shapes beside a CPU GEMM.
     #[arg(long)]
     pub kernels: bool,
+    /// With `--kernels`: only these shapes (siglip_mlp, decoder_mlp, dit_mlp).
+    #[arg(long, value_delimiter = ',')]
+    pub shapes: Vec<String>,
     /// Timed iterations after the first (warm-up) prediction.
     #[arg(long, default_value_t = 5)]
     pub iters: usize,
@@ -34,10 +37,14 @@ pub struct BenchArgs {
     /// Also time every kernel on its own and print where the time goes.
     #[arg(long)]
     pub profile: bool,
+    /// Load the model and build the program, report load time, dispatches and analytic work,
+    /// but run nothing (for models too large to run on the adapter at hand).
+    #[arg(long = "plan-only")]
+    pub plan_only: bool,
 }
 
 /// One stage's figures.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, Clone)]
 pub struct StageReport {
     /// Stage name.
     pub name: String,
@@ -47,6 +54,12 @@ pub struct StageReport {
     pub ms_p90: f64,
     /// Dispatches in the stage.
     pub dispatches: usize,
+    /// Analytic FLOPs of the stage (0 where not counted, e.g. preprocessing).
+    pub gflop: f64,
+    /// Analytic FLOPs the reference implementation spends on the stage.
+    pub reference_gflop: f64,
+    /// Achieved GFLOP/s at the median time.
+    pub gflops: f64,
 }
 
 /// The whole report.
@@ -134,22 +147,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             crate::model::quant::WeightFormat::Q8,
             crate::model::quant::WeightFormat::Q4,
         ];
-        report.kernels =
-            super::bench_kernels::bench_kernels(&ctx, args.iters.clamp(1, 5), &formats)?;
+        report.kernels = super::bench_kernels::bench_kernels(
+            &ctx,
+            args.iters.clamp(1, 5),
+            &formats,
+            &args.shapes,
+        )?;
         super::bench_kernels::print(&report.kernels);
     }
     if let Some(model) = &args.model {
         let m = bench(args, model)?;
-        report.stages = m
-            .stages
-            .iter()
-            .map(|s| StageReport {
-                name: s.name.clone(),
-                ms_median: s.ms_median,
-                ms_p90: s.ms_p90,
-                dispatches: s.dispatches,
-            })
-            .collect();
+        report.stages =
+            m.stages.iter().map(|s| StageReport { name: s.name.clone(), ..*s }).collect();
         report.model = Some(m);
     }
     if let Some(path) = &args.json {
@@ -183,11 +192,17 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
     let options =
         PredictOptions { unnorm_key: key, noise: Noise::Seed(0), ..PredictOptions::default() };
     let first = Instant::now();
-    policy.predict(&obs, &options).map_err(|e| e.to_string())?;
+    if args.plan_only {
+        policy.plan(&obs, &options).map_err(|e| e.to_string())?;
+    } else {
+        policy.predict(&obs, &options).map_err(|e| e.to_string())?;
+    }
     let first_chunk_s = first.elapsed().as_secs_f64();
-    let mut totals = Vec::with_capacity(args.iters);
+    let iters = if args.plan_only { 0 } else { args.iters };
+    let work = policy.stage_work();
+    let mut totals = Vec::with_capacity(iters);
     let mut per_stage: Vec<Vec<Duration>> = Vec::new();
-    for _ in 0..args.iters {
+    for _ in 0..iters {
         let t = Instant::now();
         policy.predict(&obs, &options).map_err(|e| e.to_string())?;
         totals.push(t.elapsed());
@@ -204,14 +219,21 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
     let stages = program
         .stages
         .iter()
-        .zip(per_stage.iter_mut())
-        .map(|(s, times)| {
+        .enumerate()
+        .map(|(i, s)| {
+            let mut times = per_stage.get(i).cloned().unwrap_or_default();
             times.sort();
+            let w = work.iter().find(|w| w.name == s.name);
+            let gflop = w.map_or(0.0, |w| w.flops / 1e9);
+            let ms = percentile(&times, 0.5);
             StageReport {
                 name: s.name.clone(),
-                ms_median: percentile(times, 0.5),
-                ms_p90: percentile(times, 0.9),
+                ms_median: ms,
+                ms_p90: percentile(&times, 0.9),
                 dispatches: s.dispatches(),
+                gflop,
+                reference_gflop: w.map_or(0.0, |w| w.reference_flops / 1e9),
+                gflops: gflop / (ms / 1e3),
             }
         })
         .collect();
@@ -234,9 +256,15 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
         "load to ready {:.2} s, first chunk {:.2} s, peak RSS {:.0} MiB",
         report.load_s, report.first_chunk_s, report.peak_rss_mib
     );
-    println!("{:<14} {:>10} {:>10} {:>11}", "stage", "median ms", "p90 ms", "dispatches");
+    println!(
+        "{:<14} {:>10} {:>10} {:>11} {:>10} {:>14} {:>9}",
+        "stage", "median ms", "p90 ms", "dispatches", "GFLOP", "reference GFLOP", "GFLOP/s"
+    );
     for s in &report.stages {
-        println!("{:<14} {:>10.1} {:>10.1} {:>11}", s.name, s.ms_median, s.ms_p90, s.dispatches);
+        println!(
+            "{:<14} {:>10.1} {:>10.1} {:>11} {:>10.2} {:>14.2} {:>9.2}",
+            s.name, s.ms_median, s.ms_p90, s.dispatches, s.gflop, s.reference_gflop, s.gflops
+        );
     }
     println!(
         "{:<14} {:>10.1} {:>10.1} {:>11}  ({} submit per inference)",

@@ -74,17 +74,21 @@ fn cpu_gemm(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: &mut [f32]) {
     }
 }
 
-/// Measures every shape and format; `iters` timed runs each (after one warm-up).
+/// Measures every shape (or those named in `only`) and format; `iters` timed runs each
+/// (after one warm-up).
 pub fn bench_kernels(
     ctx: &GpuContext,
     iters: usize,
     formats: &[WeightFormat],
+    only: &[String],
 ) -> Result<Vec<KernelReport>, String> {
     let k = KernelSet::new(ctx);
     let dummy = upload_bytes(ctx, "dummy", &[0; 16], wgpu::BufferUsages::STORAGE)
         .map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
-    for &(name, m, kk, n) in &SHAPES {
+    for &(name, m, kk, n) in
+        SHAPES.iter().filter(|s| only.is_empty() || only.iter().any(|o| o == s.0))
+    {
         let x: Vec<f32> = (0..m * kk).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
         let w: Vec<f32> = (0..n * kk).map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5).collect();
         let mut y = vec![0f32; m * n];

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_kernels;
+pub mod bridge_bench;
 pub mod command;
 pub mod demo;
 pub mod infer;

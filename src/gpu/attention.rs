@@ -67,13 +67,12 @@ struct Params {
     common_bias: f32,
 }
 
-/// `o = softmax(q kᵀ * scale + mask) v`, written as rows of `heads * head_dim`.
+/// `o = softmax(q kᵀ * scale + mask) v`, written as rows of `heads * head_dim`; `[q, kv, o]`
+/// are the query buffer, the key/value buffer and the output.
 pub fn attention(
     ctx: &GpuContext,
     k: &KernelSet,
-    q: &GpuTensor,
-    kv: &GpuTensor,
-    o: &GpuTensor,
+    [q, kv, o]: [&GpuTensor; 3],
     layout: AttentionLayout,
     mask: Mask,
     scale: f32,

@@ -233,7 +233,7 @@ impl GpuContext {
 
     /// Checks that a storage binding of `bytes` fits the device.
     pub fn check_binding(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
-        let limit = u64::from(self.limits.max_storage_buffer_binding_size);
+        let limit = self.limits.max_storage_buffer_binding_size;
         if bytes > limit {
             return Err(GpuError::TooLarge { what: what.into(), bytes, limit });
         }

@@ -96,32 +96,3 @@ pub fn flow_step(
     let groups = len.div_ceil(256) as u32;
     Ok(k.flow_step.dispatch(ctx, &p, &[&out.buffer, &actions.buffer], [groups, 1, 1]))
 }
-
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct RouteParams {
-    n0: u32,
-    n1: u32,
-    pad: [u32; 2],
-}
-
-/// Routes the `n0` common tokens by their gate logits and writes each expert's row list.
-pub fn moe_route(
-    ctx: &GpuContext,
-    k: &KernelSet,
-    logits: &GpuTensor,
-    lists: (&wgpu::Buffer, &wgpu::Buffer),
-    experts: &wgpu::Buffer,
-    (n0, n1): (usize, usize),
-) -> Result<Dispatch, GpuError> {
-    let need = ((1 + n0 + n1) * 4) as u64;
-    if logits.len < 2 * n0
-        || lists.0.size() < need
-        || lists.1.size() < need
-        || experts.size() < (n0.max(1) * 4) as u64
-    {
-        return Err(GpuError::Shape("moe_route: buffers too small".into()));
-    }
-    let p = RouteParams { n0: n0 as u32, n1: n1 as u32, pad: [0; 2] };
-    Ok(k.moe_route.dispatch(ctx, &p, &[&logits.buffer, lists.0, lists.1, experts], [1, 1, 1]))
-}

@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod flow;
 pub mod kernel;
 pub mod matmul;
+pub mod moe;
 pub mod norm;
 pub mod resize;
 pub mod rope;

@@ -306,6 +306,10 @@ pub struct ModelFile {
     stats: DatasetStats,
     prompt: PromptPieces,
     tokenizer_json: String,
+    /// Header tensor index by name.
+    by_name: std::collections::HashMap<String, usize>,
+    /// The catalogue of tensors the config implies, by name.
+    catalogue: std::collections::HashMap<String, TensorDef>,
 }
 
 fn meta_str<'h>(h: &'h Header, path: &Path, key: &str) -> Result<&'h str, ModelFileError> {
@@ -386,7 +390,21 @@ impl ModelFile {
             image_end: meta_u32(&header, &path, keys::IMAGE_END)?,
         };
         let tokenizer_json = meta_str(&header, &path, keys::TOKENIZER_JSON)?.to_string();
-        let file = Self { path, map, header, config, recipe, stats, prompt, tokenizer_json };
+        let by_name = header.tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let catalogue =
+            model_file_tensors(&config).into_iter().map(|d| (d.name.clone(), d)).collect();
+        let file = Self {
+            path,
+            map,
+            header,
+            config,
+            recipe,
+            stats,
+            prompt,
+            tokenizer_json,
+            by_name,
+            catalogue,
+        };
         file.verify_checksums()?;
         file.verify_tensors()?;
         Ok(file)
@@ -421,12 +439,12 @@ impl ModelFile {
             let stored = storage(&def, self.recipe);
             for spec in &stored.streams {
                 let info =
-                    self.header.tensors.iter().find(|t| t.name == spec.name).ok_or_else(|| {
-                        ModelFileError::MissingTensor {
+                    self.by_name.get(&spec.name).map(|&i| &self.header.tensors[i]).ok_or_else(
+                        || ModelFileError::MissingTensor {
                             path: self.path.clone(),
                             tensor: spec.name.clone(),
-                        }
-                    })?;
+                        },
+                    )?;
                 if info.dims != spec.dims || info.ggml_type != spec.ggml_type {
                     return Err(ModelFileError::MisshapenTensor {
                         path: self.path.clone(),
@@ -458,7 +476,7 @@ impl ModelFile {
     }
 
     fn stream(&self, name: &str) -> Option<&[u8]> {
-        self.header.tensors.iter().find(|t| t.name == name).map(|info| self.tensor_bytes(info))
+        self.by_name.get(name).map(|&i| self.tensor_bytes(&self.header.tensors[i]))
     }
 
     /// The stored tensor `name` (a checkpoint name or a derived one).
@@ -466,11 +484,11 @@ impl ModelFile {
     /// Every tensor of the catalogue was checked at open, so this fails only for names outside
     /// the catalogue.
     pub fn weight(&self, name: &str) -> Result<Weight<'_>, ModelFileError> {
-        let def =
-            model_file_tensors(&self.config).into_iter().find(|d| d.name == name).ok_or_else(
-                || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() },
-            )?;
-        let stored = storage(&def, self.recipe);
+        let def = self.catalogue.get(name).ok_or_else(|| ModelFileError::MissingTensor {
+            path: self.path.clone(),
+            tensor: name.into(),
+        })?;
+        let stored = storage(def, self.recipe);
         let mut bytes = stored.streams.iter().map(|s| self.stream(&s.name));
         let missing =
             || ModelFileError::MissingTensor { path: self.path.clone(), tensor: name.into() };

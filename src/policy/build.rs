@@ -6,8 +6,9 @@ use crate::gpu::attention::{attention, AttentionLayout, Mask};
 use crate::gpu::buffer::{upload_bytes, GpuTensor};
 use crate::gpu::context::{GpuContext, GpuError};
 use crate::gpu::elementwise::{activation, gather_rows, im2col, silu_mul, Activation};
-use crate::gpu::flow::{dit_assemble, flow_step, moe_route, AssembleInputs};
+use crate::gpu::flow::{dit_assemble, flow_step, AssembleInputs};
 use crate::gpu::matmul::{matmul, GpuWeight, MatmulOp, Rows};
+use crate::gpu::moe::moe_route;
 use crate::gpu::norm::{layer_norm, rms_norm};
 use crate::gpu::resize::ResizePlan;
 use crate::gpu::rope::{rope, rope_table};
@@ -195,9 +196,7 @@ pub fn build(
         vis.push(attention(
             ctx,
             k,
-            &vqkv,
-            &vqkv,
-            &vattn,
+            [&vqkv, &vqkv, &vattn],
             att,
             Mask::Blocks { block: patches },
             (vhead as f32).powf(-0.5),
@@ -353,9 +352,7 @@ pub fn build(
         dec.push(attention(
             ctx,
             k,
-            &q,
-            &kv,
-            &att,
+            [&q, &kv, &att],
             a,
             Mask::Twin { n0, n1, common_bias: bias },
             (hd as f32).powf(-0.5),
@@ -504,9 +501,7 @@ pub fn build(
             head.push(attention(
                 ctx,
                 k,
-                &qkv,
-                &qkv,
-                &datt,
+                [&qkv, &qkv, &datt],
                 a,
                 Mask::Blocks { block: ta + 1 },
                 (dhead as f32).powf(-0.5),

@@ -13,6 +13,7 @@
 //! to the GPU; only the normalised action chunk comes back (then un-normalised in f64).
 
 pub mod build;
+pub mod flops;
 pub mod program;
 pub mod weights;
 
@@ -335,6 +336,33 @@ impl Policy {
         obs: &Observation,
         options: &PredictOptions,
     ) -> Result<ActionChunk, PolicyError> {
+        self.run(obs, options, true)?
+            .ok_or_else(|| PolicyError::Input("no chunk was computed".into()))
+    }
+
+    /// Validates `obs` and `options` and builds the program for them without running it
+    /// (what `bench --plan-only` reports on).
+    pub fn plan(&mut self, obs: &Observation, options: &PredictOptions) -> Result<(), PolicyError> {
+        self.run(obs, options, false).map(|_| ())
+    }
+
+    /// Analytic work per stage of the current program, this runtime's and the reference's.
+    pub fn stage_work(&self) -> Vec<flops::StageWork> {
+        match &self.prepared {
+            Some(p) => {
+                let sequences = if p.key.guidance.is_some() { 4 } else { 2 };
+                flops::stage_work(self.config(), &p.layout, p.key.steps, sequences)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn run(
+        &mut self,
+        obs: &Observation,
+        options: &PredictOptions,
+        submit: bool,
+    ) -> Result<Option<ActionChunk>, PolicyError> {
         let start = Instant::now();
         let c = self.config().clone();
         let images = [&obs.primary, &obs.wrist_left, &obs.wrist_right];
@@ -414,6 +442,9 @@ impl Policy {
             tokens: 0,
         };
         let rebuilt = self.prepare(key, &obs.instruction)?;
+        if !submit {
+            return Ok(None);
+        }
         let prepared =
             self.prepared.as_ref().ok_or_else(|| PolicyError::Input("no program".into()))?;
         let io = &prepared.io;
@@ -444,7 +475,7 @@ impl Policy {
         let out64: Vec<f64> = out.iter().map(|&v| f64::from(v)).collect();
         let actions = stats.unnormalize_actions(c.normalization, &out64, width);
         let _ = IMAGES;
-        Ok(ActionChunk { steps: ta, width, actions, normalized: out })
+        Ok(Some(ActionChunk { steps: ta, width, actions, normalized: out }))
     }
 
     /// Time per kernel of the current program (see [`Program::profile_kernels`]).

@@ -173,7 +173,7 @@ impl Program {
                 }
             }
         }
-        totals.sort_by(|a, b| b.2.cmp(&a.2));
+        totals.sort_by_key(|entry| std::cmp::Reverse(entry.2));
         Ok(totals)
     }
 
