@@ -450,6 +450,7 @@ impl ControlLoop {
         let request = &outcome.request;
         self.metrics.inferences.tick(outcome.finished);
         self.metrics.inference.record(outcome.finished - outcome.started);
+        self.metrics.last_inference = Some(outcome.finished - outcome.started);
         let late = outcome.finished.saturating_duration_since(request.observed_at);
         let events = Arc::clone(&self.parts.events);
         let chunk = match &outcome.result {
