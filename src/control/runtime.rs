@@ -200,7 +200,6 @@ pub struct RuntimeHandle {
     commands: SyncSender<LoopCommand>,
     estop: Arc<EStop>,
     status: Arc<Mutex<Option<(Instant, StatusReport)>>>,
-    events: Arc<SafetyEvents>,
 }
 
 impl std::fmt::Debug for RuntimeHandle {
@@ -244,16 +243,6 @@ impl RuntimeHandle {
         let (made, mut report) = lock(&self.status).clone()?;
         report.report_age_ms = made.elapsed().as_secs_f64() * 1000.0;
         Some(report)
-    }
-
-    /// The safety event counters.
-    pub fn events(&self) -> &SafetyEvents {
-        &self.events
-    }
-
-    /// The e-stop.
-    pub fn estop(&self) -> &EStop {
-        &self.estop
     }
 }
 
@@ -345,12 +334,8 @@ impl Runtime {
         };
         let (commands, inbox) = sync_channel(COMMAND_QUEUE);
         let status = Arc::new(Mutex::new(None));
-        let handle = RuntimeHandle {
-            commands,
-            estop: Arc::clone(&estop),
-            status: Arc::clone(&status),
-            events: Arc::clone(&events),
-        };
+        let handle =
+            RuntimeHandle { commands, estop: Arc::clone(&estop), status: Arc::clone(&status) };
         let server = match &socket {
             Some(path) => {
                 let h = handle.clone();
