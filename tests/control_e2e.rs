@@ -287,10 +287,11 @@ fn the_runtime_drives_both_arms_and_holds_on_every_fault() {
         modes(&[&left, &right]) == [Mode::Holding, Mode::Holding]
     });
     eprintln!("arms holding {held:?} after the camera stalled (bound {stall_bound:?})");
-    let s = status(&handle);
-    assert_eq!(s.state, LoopState::Holding);
-    assert!(s.hold_causes.iter().any(|c| c.contains("primary")), "{:?}", s.hold_causes);
-    assert!(s.safety_events["camera_stall"] >= 1);
+    wait_until("the loop holding on the stalled camera", Duration::from_secs(1), || {
+        let s = status(&handle);
+        s.state == LoopState::Holding && s.hold_causes.iter().any(|c| c.contains("primary"))
+    });
+    assert!(status(&handle).safety_events["camera_stall"] >= 1);
     let stalled_requests = requests_during(&[&left, &right], Duration::from_millis(500));
     assert!(stalled_requests.iter().all(|&n| n <= 2), "nothing sent: {stalled_requests:?}");
     stalled.store(false, Ordering::SeqCst);

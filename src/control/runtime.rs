@@ -26,6 +26,7 @@ use super::executor::{ChunkExecutor, ExecutorConfig};
 use super::inference::InferenceWorker;
 use super::instruction::Instruction;
 use super::notify::Notifier;
+use super::plan::ARM_WIDTH;
 use super::record::{ModelIdentity, RecordError};
 use super::recorder::FlightRecorder;
 use super::safety::{ArmBounds, SafetyLimits};
@@ -75,6 +76,14 @@ pub enum RuntimeError {
         /// What failed.
         #[source]
         source: ClientError,
+    },
+    /// The model's action or state layout is not two arms of `xyz, rot6d, gripper`.
+    #[error("model {path}: {reason}")]
+    Layout {
+        /// The model file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
     },
     /// The e-stop line could not be opened.
     #[error("safety.estop: {0}")]
@@ -281,6 +290,17 @@ impl Runtime {
     /// status socket and the control loop, then sends `READY=1`.
     pub fn start(parts: Parts) -> Result<Self, RuntimeError> {
         let Parts { config, policy, cameras, arms, estop_line, notifier, socket } = parts;
+        let model_config = policy.config();
+        if model_config.action_dim != ARM_WIDTH || model_config.state_dim != ARM_WIDTH {
+            return Err(RuntimeError::Layout {
+                path: policy.file().path().to_owned(),
+                reason: format!(
+                    "action_dim {} and state_dim {}, the arms take {ARM_WIDTH} each \
+                     (xyz, rot6d, gripper)",
+                    model_config.action_dim, model_config.state_dim
+                ),
+            });
+        }
         let events = Arc::new(SafetyEvents::new());
         let estop = Arc::new(EStop::new(arms.to_vec(), Arc::clone(&events)));
         for (i, arm) in arms.iter().enumerate() {
