@@ -36,7 +36,8 @@ enum Command {
     /// Print a running runtime's status (through its status socket).
     Status(status::StatusArgs),
     /// Send a command to a running runtime: e-stop, clear-estop, pause, resume, instruction.
-    Command(command::CommandArgs),
+    #[command(name = "command")]
+    Control(command::CommandArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::demo(&args),
         Command::Replay(args) => replay::replay(&args),
         Command::Status(args) => status::status(&args),
-        Command::Command(args) => command::command(&args),
+        Command::Control(args) => command::command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,7 +57,7 @@ pub enum RuntimeError {
         path: PathBuf,
         /// What failed.
         #[source]
-        source: crate::policy::PolicyError,
+        source: Box<crate::policy::PolicyError>,
     },
     /// A camera spec or the rig.
     #[error("{field}: {reason}")]
@@ -141,8 +141,10 @@ impl Parts {
         let model = config.policy.model.clone();
         status(&format!("loading model {}", model.display()));
         let load = LoadOptions { adapter: config.policy.adapter.clone() };
-        let policy = Policy::load(&model, &load)
-            .map_err(|source| RuntimeError::Policy { path: model.clone(), source })?;
+        let policy = Policy::load(&model, &load).map_err(|source| RuntimeError::Policy {
+            path: model.clone(),
+            source: Box::new(source),
+        })?;
         status(&format!(
             "model loaded in {:.2} s on {}",
             policy.load_time.as_secs_f64(),

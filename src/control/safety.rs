@@ -206,7 +206,7 @@ impl SafetyLimits {
             let Some(first) = plan.steps.first().map(|s| arm_pose(s, arm)) else { continue };
             let reference = measured[arm].orthonormalized().unwrap_or(measured[arm]);
             let moved = distance(first.xyz, reference.xyz);
-            if !(moved <= self.max_start_delta_m) {
+            if moved.is_nan() || moved > self.max_start_delta_m {
                 return Err(Violation::StartDelta {
                     arm: name,
                     amount: moved,
@@ -215,7 +215,7 @@ impl SafetyLimits {
                 });
             }
             let turned = rotation_angle(&first.rot6d, &reference.rot6d);
-            if !(turned <= self.max_start_rotation_rad) {
+            if turned.is_nan() || turned > self.max_start_rotation_rad {
                 return Err(Violation::StartDelta {
                     arm: name,
                     amount: turned,
@@ -231,7 +231,7 @@ impl SafetyLimits {
                     ((a.gripper - b.gripper).abs(), self.max_step_gripper, "gripper"),
                 ];
                 for (amount, limit, unit) in checks {
-                    if !(amount <= limit) {
+                    if amount.is_nan() || amount > limit {
                         return Err(Violation::StepDelta { arm: name, step, amount, limit, unit });
                     }
                 }
