@@ -115,14 +115,14 @@ pub fn replay(dir: &Path, options: &ReplayOptions) -> Result<ReplayReport, Repla
     let model = options.model.clone().unwrap_or_else(|| first_record.meta.model.path.clone());
     let load = LoadOptions { adapter: options.adapter.clone() };
     let mut policy = Policy::load(&model, &load)
-        .map_err(|e| ReplayError::Policy { path: model.clone(), source: Box::new(e) })?;
+        .map_err(|source| ReplayError::Policy { path: model.clone(), source: Box::new(source) })?;
     let mut records = Vec::with_capacity(paths.len());
     for path in &paths {
         let record = Record::read(path)?;
         let start = std::time::Instant::now();
-        let chunk = policy
-            .predict(&record.observation, &record.options())
-            .map_err(|e| ReplayError::Policy { path: path.clone(), source: Box::new(e) })?;
+        let chunk = policy.predict(&record.observation, &record.options()).map_err(|source| {
+            ReplayError::Policy { path: path.clone(), source: Box::new(source) }
+        })?;
         let inference_ms = start.elapsed().as_secs_f64() * 1000.0;
         let (max_abs_diff, differing) = compare(&record.chunk.actions, &chunk.actions);
         records.push(ReplayedRecord {

@@ -150,8 +150,10 @@ impl Parts {
         let model = config.policy.model.clone();
         status(&format!("loading model {}", model.display()));
         let load = LoadOptions { adapter: config.policy.adapter.clone() };
-        let policy = Policy::load(&model, &load)
-            .map_err(|e| RuntimeError::Policy { path: model.clone(), source: Box::new(e) })?;
+        let policy = Policy::load(&model, &load).map_err(|source| RuntimeError::Policy {
+            path: model.clone(),
+            source: Box::new(source),
+        })?;
         status(&format!(
             "model loaded in {:.2} s on {}",
             policy.load_time.as_secs_f64(),

@@ -158,11 +158,6 @@ fn set_arm_pose(step: &mut Step, arm: usize, pose: &ArmPose) {
     step[arm * ARM_WIDTH..(arm + 1) * ARM_WIDTH].copy_from_slice(&pose.to_array());
 }
 
-/// True when `amount` is at most `limit` (false for NaN).
-fn within(amount: f32, limit: f32) -> bool {
-    amount <= limit
-}
-
 /// Euclidean distance of two positions.
 fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
     let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -211,7 +206,7 @@ impl SafetyLimits {
             let Some(first) = plan.steps.first().map(|s| arm_pose(s, arm)) else { continue };
             let reference = measured[arm].orthonormalized().unwrap_or(measured[arm]);
             let moved = distance(first.xyz, reference.xyz);
-            if !within(moved, self.max_start_delta_m) {
+            if moved.is_nan() || moved > self.max_start_delta_m {
                 return Err(Violation::StartDelta {
                     arm: name,
                     amount: moved,
@@ -220,7 +215,7 @@ impl SafetyLimits {
                 });
             }
             let turned = rotation_angle(&first.rot6d, &reference.rot6d);
-            if !within(turned, self.max_start_rotation_rad) {
+            if turned.is_nan() || turned > self.max_start_rotation_rad {
                 return Err(Violation::StartDelta {
                     arm: name,
                     amount: turned,
@@ -236,7 +231,7 @@ impl SafetyLimits {
                     ((a.gripper - b.gripper).abs(), self.max_step_gripper, "gripper"),
                 ];
                 for (amount, limit, unit) in checks {
-                    if !within(amount, limit) {
+                    if amount.is_nan() || amount > limit {
                         return Err(Violation::StepDelta { arm: name, step, amount, limit, unit });
                     }
                 }
