@@ -14,6 +14,9 @@
 //! 6. the e-stop command latches as well;
 //! 7. a lost arm link holds the other arm;
 //! 8. the flight recorder's first record replays bit-exactly on the same adapter.
+//!
+//! A second, shorter test gives inferences a deadline they cannot meet: every chunk is dropped
+//! and the arms hold.
 
 mod common;
 
@@ -114,7 +117,7 @@ fn receive(listener: &UnixDatagram) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-fn config_text(model: &Path, left: &Path, right: &Path, dir: &Path) -> String {
+fn config_text(model: &Path, left: &Path, right: &Path, dir: &Path, deadline_ms: u64) -> String {
     format!(
         r#"
 [policy]
@@ -144,7 +147,7 @@ trigger_remaining_steps = 1
 
 [inference]
 max_rate_hz = 1
-deadline_ms = 600000
+deadline_ms = {deadline_ms}
 
 [safety]
 max_step_delta_m = 5.0
@@ -186,7 +189,7 @@ fn the_runtime_drives_both_arms_and_holds_on_every_fault() {
     let left = ArmSim::spawn_pty(SimConfig::new(ArmId::Left)).expect("left sim");
     let right = ArmSim::spawn_pty(SimConfig::new(ArmId::Right)).expect("right sim");
     let start_poses = [left.handle.snapshot().pose, right.handle.snapshot().pose];
-    let text = config_text(&model, &left.path, &right.path, &dir);
+    let text = config_text(&model, &left.path, &right.path, &dir, 600_000);
     let config = Config::parse(&text, "e2e").expect("config");
     let socket = dir.join("control.sock");
 
@@ -287,10 +290,11 @@ fn the_runtime_drives_both_arms_and_holds_on_every_fault() {
         modes(&[&left, &right]) == [Mode::Holding, Mode::Holding]
     });
     eprintln!("arms holding {held:?} after the camera stalled (bound {stall_bound:?})");
-    let s = status(&handle);
-    assert_eq!(s.state, LoopState::Holding);
-    assert!(s.hold_causes.iter().any(|c| c.contains("primary")), "{:?}", s.hold_causes);
-    assert!(s.safety_events["camera_stall"] >= 1);
+    wait_until("the loop holding on the stalled camera", Duration::from_secs(1), || {
+        let s = status(&handle);
+        s.state == LoopState::Holding && s.hold_causes.iter().any(|c| c.contains("primary"))
+    });
+    assert!(status(&handle).safety_events["camera_stall"] >= 1);
     let stalled_requests = requests_during(&[&left, &right], Duration::from_millis(500));
     assert!(stalled_requests.iter().all(|&n| n <= 2), "nothing sent: {stalled_requests:?}");
     stalled.store(false, Ordering::SeqCst);
@@ -353,4 +357,39 @@ fn the_runtime_drives_both_arms_and_holds_on_every_fault() {
     assert_eq!(report.records.len(), 1);
     assert_eq!(report.adapter, report.recorded_adapter);
     assert!(report.within(0.0), "replay differs: {:?}", report.records);
+}
+
+#[test]
+fn a_chunk_past_its_deadline_is_dropped_and_the_arms_hold() {
+    let dir: PathBuf = common::scratch().join("control-e2e-deadline");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let (model, _) = prepare_model(&dir, &common::tokenizer_json()).expect("tiny model");
+    let left = ArmSim::spawn_pty(SimConfig::new(ArmId::Left)).expect("left sim");
+    let right = ArmSim::spawn_pty(SimConfig::new(ArmId::Right)).expect("right sim");
+    let text = config_text(&model, &left.path, &right.path, &dir, 1);
+    let config = Config::parse(&text, "e2e deadline").expect("config");
+    let parts = Parts::open(config, Notifier::disabled(), None).expect("parts");
+    let runtime = Runtime::start(parts).expect("runtime starts");
+    let handle = runtime.handle();
+    wait_until("the first inference", Duration::from_secs(300), || {
+        status(&handle).inference.completed >= 1
+    });
+    wait_until("the loop holding on the late chunk", Duration::from_secs(1), || {
+        let s = status(&handle);
+        s.state == LoopState::Holding && s.hold_causes.iter().any(|c| c.contains("deadline"))
+    });
+    wait_until("both arms holding", WATCHDOG + SLACK, || {
+        modes(&[&left, &right]) == [Mode::Holding, Mode::Holding]
+    });
+    let s = status(&handle);
+    assert_eq!(s.control.chunks_accepted, 0);
+    assert!(s.control.chunks_refused >= 1);
+    assert!(s.safety_events["inference_deadline"] >= 1);
+    assert!(
+        s.arms.iter().all(|a| a.last_chunk_seq.is_none() && a.chunks_sent == 0),
+        "{:?}",
+        s.arms
+    );
+    let outcome = runtime.stop().expect("the loop stops cleanly");
+    assert_eq!(outcome.status.control.chunks_accepted, 0);
 }

@@ -85,6 +85,7 @@ socket = {socket:?}
         .env("NOTIFY_SOCKET", format!("@{name}"))
         .env("WATCHDOG_USEC", "1000000")
         .env_remove("WATCHDOG_PID")
+        .env("TWINVLA_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

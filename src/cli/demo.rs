@@ -101,7 +101,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), String> {
             println!(
                 "cycle {seen:>3} at {:>6.1} s: prediction {:.0} ms, {} chunks in the plan, {} refused",
                 started.elapsed().as_secs_f64(),
-                status.latency.inference.max_ms.min(f64::MAX),
+                status.inference.last_ms.unwrap_or_default(),
                 status.control.chunks_accepted,
                 status.control.chunks_refused,
             );

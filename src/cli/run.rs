@@ -31,9 +31,12 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
+        // A second signal while stopping ends the process at once.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
             .map_err(|e| format!("installing the signal handler: {e}"))?;
     }
+    log::info!("configuration {}", args.config.display());
     let notifier = Notifier::from_env().map_err(|e| e.to_string())?;
     let socket = Some(config.socket_path());
     let parts = Parts::open(config, notifier, socket).map_err(|e| e.to_string())?;

@@ -933,7 +933,81 @@ port = "/dev/ttyUSB1"
         assert!(check_instruction(&"x".repeat(MAX_INSTRUCTION_BYTES + 1)).is_err());
     }
 
+    /// Sections and keys the parser knows, plus one it does not.
+    const SECTIONS: [&str; 11] = [
+        "policy",
+        "cameras",
+        "arms.left",
+        "arms.right",
+        "control",
+        "inference",
+        "safety",
+        "safety.estop",
+        "status",
+        "recorder",
+        "bogus",
+    ];
+    const KEYS: [&str; 24] = [
+        "model",
+        "instruction",
+        "primary",
+        "wrist_left",
+        "wrist_right",
+        "transport",
+        "port",
+        "baud",
+        "interface",
+        "workspace_min",
+        "workspace_max",
+        "rate_hz",
+        "step_period_ms",
+        "blend",
+        "blend_steps",
+        "deadline_ms",
+        "max_rate_hz",
+        "max_step_delta_m",
+        "kind",
+        "path",
+        "pin",
+        "socket",
+        "enabled",
+        "queue",
+    ];
+
+    /// A TOML value of any type, valid or not.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|v| v.to_string()),
+            any::<f64>().prop_map(|v| format!("{v:?}")),
+            "[a-z0-9/._ -]{0,12}".prop_map(|s| format!("{s:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+            proptest::collection::vec(-10.0f64..10.0, 0..5).prop_map(|v| format!("{v:?}")),
+            Just("\"serial\"".to_owned()),
+            Just("\"linear\"".to_owned()),
+            Just("\"file\"".to_owned()),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn arbitrary_documents_of_known_keys_never_panic(
+            doc in proptest::collection::vec(
+                (0..SECTIONS.len(), proptest::collection::vec((0..KEYS.len(), value()), 0..6)),
+                0..12,
+            )
+        ) {
+            let mut text = String::new();
+            for (section, entries) in doc {
+                text += &format!("[{}]\n", SECTIONS[section]);
+                for (key, value) in entries {
+                    text += &format!("{} = {value}\n", KEYS[key]);
+                }
+            }
+            if let Ok(c) = Config::parse(&text, "fuzz") {
+                let _ = (c.control_period(), c.step_period(), c.socket_path());
+            }
+        }
+
         #[test]
         fn arbitrary_text_never_panics(text in ".{0,400}") {
             let _ = Config::parse(&text, "fuzz");

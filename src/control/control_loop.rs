@@ -37,7 +37,7 @@ use super::record::{ModelIdentity, Record, RecordMeta, RECORD_FORMAT};
 use super::recorder::FlightRecorder;
 use super::safety::SafetyLimits;
 use super::status::{ArmStatus, LoopState, StatusReport};
-use crate::policy::{Noise, Observation, PredictOptions};
+use crate::policy::{ActionChunk, Noise, Observation, PredictOptions};
 
 /// Arm names in step order.
 const ARM_NAMES: [&str; 2] = ["left", "right"];
@@ -450,6 +450,7 @@ impl ControlLoop {
         let request = &outcome.request;
         self.metrics.inferences.tick(outcome.finished);
         self.metrics.inference.record(outcome.finished - outcome.started);
+        self.metrics.last_inference = Some(outcome.finished - outcome.started);
         let late = outcome.finished.saturating_duration_since(request.observed_at);
         let events = Arc::clone(&self.parts.events);
         let chunk = match &outcome.result {
@@ -480,13 +481,19 @@ impl ControlLoop {
         if self.faults.inference.take().is_some() {
             log::warn!(target: "safety", "recovered: inference {} on time", request.cycle);
         }
-        if self.decide_state() != LoopState::Running || chunk.width != STEP_WIDTH {
-            if chunk.width != STEP_WIDTH {
-                events.record(
-                    EventKind::InferenceFailed,
-                    &format!("chunk of width {}, expected {STEP_WIDTH}", chunk.width),
-                );
-            }
+        if self.decide_state() != LoopState::Running {
+            self.metrics.chunks_refused += 1;
+            return;
+        }
+        self.admit(chunk, request, now);
+    }
+
+    /// Aligns and blends a timely chunk, checks it and commits it to the plan.
+    fn admit(&mut self, chunk: &ActionChunk, request: &InferenceRequest, now: Instant) {
+        let events = Arc::clone(&self.parts.events);
+        if chunk.width != STEP_WIDTH {
+            let cause = format!("chunk of width {}, expected {STEP_WIDTH}", chunk.width);
+            events.record(EventKind::InferenceFailed, &cause);
             self.metrics.chunks_refused += 1;
             return;
         }

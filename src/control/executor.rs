@@ -42,11 +42,6 @@ impl ChunkExecutor {
         Self { config, plan: None, revision: 0 }
     }
 
-    /// The settings.
-    pub fn config(&self) -> &ExecutorConfig {
-        &self.config
-    }
-
     /// The plan from a chunk observed at `observed_at`, as it stands at `now`: steps in the
     /// past dropped, the rest blended with the current plan. `None` when every step of the
     /// chunk is already in the past.

@@ -124,15 +124,6 @@ impl InferenceWorker {
         }
     }
 
-    /// Waits up to `timeout` for the finished prediction.
-    pub fn wait_outcome(&mut self, timeout: Duration) -> Option<InferenceOutcome> {
-        let outcome = self.outcomes.recv_timeout(timeout).ok();
-        if outcome.is_some() {
-            self.in_flight = None;
-        }
-        outcome
-    }
-
     /// True when the worker thread has ended (it only ends when told to or if it panicked).
     pub fn has_died(&self) -> bool {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)

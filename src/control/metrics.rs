@@ -1,7 +1,7 @@
 //! The control loop's running figures: per-stage latency windows, rates and counters, turned
 //! into the status report's [`StageLatencies`], [`ControlStatus`] and [`InferenceStatus`].
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::latency::{LatencyWindow, RateMeter};
 use super::status::{ControlStatus, InferenceStatus, StageLatencies};
@@ -43,6 +43,8 @@ pub struct Metrics {
     pub chunks_clamped: [u64; 2],
     /// The last inference error.
     pub last_inference_error: Option<String>,
+    /// Wall time of the last prediction.
+    pub last_inference: Option<Duration>,
 }
 
 impl Metrics {
@@ -63,6 +65,7 @@ impl Metrics {
             chunks_sent: [0; 2],
             chunks_clamped: [0; 2],
             last_inference_error: None,
+            last_inference: None,
         }
     }
 
@@ -95,6 +98,7 @@ impl Metrics {
         InferenceStatus {
             rate_hz: self.inferences.rate(now),
             completed: self.inferences.total(),
+            last_ms: self.last_inference.map(|d| d.as_secs_f64() * 1000.0),
             in_flight,
             paused,
             last_error: self.last_inference_error.clone(),

@@ -26,6 +26,7 @@ use super::executor::{ChunkExecutor, ExecutorConfig};
 use super::inference::InferenceWorker;
 use super::instruction::Instruction;
 use super::notify::Notifier;
+use super::plan::ARM_WIDTH;
 use super::record::{ModelIdentity, RecordError};
 use super::recorder::FlightRecorder;
 use super::safety::{ArmBounds, SafetyLimits};
@@ -75,6 +76,14 @@ pub enum RuntimeError {
         /// What failed.
         #[source]
         source: ClientError,
+    },
+    /// The model's action or state layout is not two arms of `xyz, rot6d, gripper`.
+    #[error("model {path}: {reason}")]
+    Layout {
+        /// The model file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
     },
     /// The e-stop line could not be opened.
     #[error("safety.estop: {0}")]
@@ -202,7 +211,6 @@ pub struct RuntimeHandle {
     commands: SyncSender<LoopCommand>,
     estop: Arc<EStop>,
     status: Arc<Mutex<Option<(Instant, StatusReport)>>>,
-    events: Arc<SafetyEvents>,
 }
 
 impl std::fmt::Debug for RuntimeHandle {
@@ -247,16 +255,6 @@ impl RuntimeHandle {
         report.report_age_ms = made.elapsed().as_secs_f64() * 1000.0;
         Some(report)
     }
-
-    /// The safety event counters.
-    pub fn events(&self) -> &SafetyEvents {
-        &self.events
-    }
-
-    /// The e-stop.
-    pub fn estop(&self) -> &EStop {
-        &self.estop
-    }
 }
 
 /// A running runtime. [`Runtime::stop`] ends it.
@@ -294,6 +292,17 @@ impl Runtime {
     /// status socket and the control loop, then sends `READY=1`.
     pub fn start(parts: Parts) -> Result<Self, RuntimeError> {
         let Parts { config, policy, cameras, arms, estop_line, notifier, socket } = parts;
+        let model_config = policy.config();
+        if model_config.action_dim != ARM_WIDTH || model_config.state_dim != ARM_WIDTH {
+            return Err(RuntimeError::Layout {
+                path: policy.file().path().to_owned(),
+                reason: format!(
+                    "action_dim {} and state_dim {}, the arms take {ARM_WIDTH} each \
+                     (xyz, rot6d, gripper)",
+                    model_config.action_dim, model_config.state_dim
+                ),
+            });
+        }
         let events = Arc::new(SafetyEvents::new());
         let estop = Arc::new(EStop::new(arms.to_vec(), Arc::clone(&events)));
         for (i, arm) in arms.iter().enumerate() {
@@ -347,12 +356,8 @@ impl Runtime {
         };
         let (commands, inbox) = sync_channel(COMMAND_QUEUE);
         let status = Arc::new(Mutex::new(None));
-        let handle = RuntimeHandle {
-            commands,
-            estop: Arc::clone(&estop),
-            status: Arc::clone(&status),
-            events: Arc::clone(&events),
-        };
+        let handle =
+            RuntimeHandle { commands, estop: Arc::clone(&estop), status: Arc::clone(&status) };
         let server = match &socket {
             Some(path) => {
                 let h = handle.clone();

@@ -78,6 +78,8 @@ pub struct InferenceStatus {
     pub rate_hz: f64,
     /// Inferences completed.
     pub completed: u64,
+    /// Wall time of the last prediction (milliseconds).
+    pub last_ms: Option<f64>,
     /// True while one runs.
     pub in_flight: bool,
     /// True while paused by command.
