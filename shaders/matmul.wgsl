@@ -1,11 +1,13 @@
 // Matrix multiply with a stored weight: y[m, n] (+)= sum_k x[m, k] * W[n, k] + bias[n].
 //
 // W is [N, K] row-major (PyTorch's Linear layout), rows padded to a multiple of 32 columns and
-// stored in one of the weight formats; `load_w4(n, k)` (from the weights_*.wgsl snippet
-// included before this body) decodes four consecutive elements k..k+3 of row n.
+// stored in one of the weight formats, decoded by the weights_*.wgsl snippet appended to this
+// body (`W_PER_WORD`, `w_block`, `w_code`).
 // Rows of x and y are addressed either directly (row offset + i) or through an index list
 // (gather / scatter), which is how the decoder runs each expert MLP on exactly the tokens
-// routed to it. A 64 x 64 output tile per workgroup, 4 x 4 per thread, K in steps of 16.
+// routed to it. A 64 x 64 output tile per workgroup, 4 x 4 per thread, K in steps of 16, tiles
+// staged in workgroup memory: the kernel for GPUs (matmul_register.wgsl is the one for CPU
+// adapters).
 
 struct Params {
     m: u32,            // rows (direct mode); with an index list, the count is read from it
@@ -38,6 +40,17 @@ const TK: u32 = 16u;
 // outputs in four vec4 registers.
 var<workgroup> xs: array<vec4<f32>, 256>;
 var<workgroup> ws: array<vec4<f32>, 256>;
+
+// Elements k..k+3 of weight row n (k a multiple of 4, so all four share one block).
+fn load_w4(n: u32, k: u32) -> vec4<f32> {
+    let sm = w_block(n * p.w_blocks + k / 32u);
+    var v: vec4<f32>;
+    for (var e = 0u; e < 4u; e++) {
+        let word = w[n * p.w_row_words + (k + e) / W_PER_WORD];
+        v[e] = w_code(word, (k + e) % W_PER_WORD);
+    }
+    return v * sm.x + sm.y;
+}
 
 fn row_count() -> u32 {
     if ((p.flags & 12u) != 0u) {

@@ -1,7 +1,14 @@
 // f16 weights: two elements per u32 word, lowest half first.
-fn load_w4(n: u32, k: u32) -> vec4<f32> {
-    let base = n * p.w_row_words + k / 2u;
-    let lo = unpack2x16float(w[base]);
-    let hi = unpack2x16float(w[base + 1u]);
-    return vec4<f32>(lo.x, lo.y, hi.x, hi.y);
+
+// Elements per stored u32 word.
+const W_PER_WORD: u32 = 2u;
+
+// (scale, min) of a block: f16 weights are stored as they are.
+fn w_block(block: u32) -> vec2<f32> {
+    return vec2<f32>(1.0, 0.0);
+}
+
+// Element `e` of a stored word.
+fn w_code(word: u32, e: u32) -> f32 {
+    return unpack2x16float(word)[e];
 }

@@ -1,5 +1,14 @@
-// f32 weights: one u32 word per element.
-fn load_w4(n: u32, k: u32) -> vec4<f32> {
-    let base = n * p.w_row_words + k;
-    return vec4<f32>(bitcast<f32>(w[base]), bitcast<f32>(w[base + 1u]), bitcast<f32>(w[base + 2u]), bitcast<f32>(w[base + 3u]));
+// f32 weights: one element per u32 word.
+
+// Elements per stored u32 word.
+const W_PER_WORD: u32 = 1u;
+
+// (scale, min) of a block: f32 weights are stored as they are.
+fn w_block(block: u32) -> vec2<f32> {
+    return vec2<f32>(1.0, 0.0);
+}
+
+// The element in a stored word.
+fn w_code(word: u32, e: u32) -> f32 {
+    return bitcast<f32>(word);
 }

@@ -1,18 +1,16 @@
-// q8 weights: four signed bytes per u32 word; one f16 scale per block of 32 elements.
+// q8 weights: four signed bytes per u32 word, lowest byte first; one f16 scale per block of 32
+// elements: value = code * scale.
 @group(0) @binding(6) var<storage, read> scales: array<u32>;
 
-fn f16_at(buf_index: u32, packed: u32) -> f32 {
-    return unpack2x16float(packed)[buf_index & 1u];
+// Elements per stored u32 word.
+const W_PER_WORD: u32 = 4u;
+
+// (scale, min) of block `block` (counted over the whole stored weight).
+fn w_block(block: u32) -> vec2<f32> {
+    return vec2<f32>(unpack2x16float(scales[block / 2u])[block & 1u], 0.0);
 }
 
-fn load_w4(n: u32, k: u32) -> vec4<f32> {
-    let word = w[n * p.w_row_words + k / 4u];
-    let s_index = n * p.w_blocks + k / 32u;
-    let s = f16_at(s_index, scales[s_index / 2u]);
-    let q = vec4<i32>(
-        (bitcast<i32>(word << 24u)) >> 24u,
-        (bitcast<i32>(word << 16u)) >> 24u,
-        (bitcast<i32>(word << 8u)) >> 24u,
-        bitcast<i32>(word) >> 24u);
-    return vec4<f32>(q) * s;
+// The raw code of element `e` of a stored word.
+fn w_code(word: u32, e: u32) -> f32 {
+    return f32(bitcast<i32>(word << (24u - 8u * e)) >> 24u);
 }

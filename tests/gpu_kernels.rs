@@ -11,7 +11,7 @@ use twinvla_edge::gpu::context::GpuContext;
 use twinvla_edge::gpu::elementwise::{activation, gather_rows, im2col, silu_mul, Activation};
 use twinvla_edge::gpu::flow::flow_step;
 use twinvla_edge::gpu::kernel::Dispatch;
-use twinvla_edge::gpu::matmul::{matmul, GpuWeight, MatmulOp, Rows};
+use twinvla_edge::gpu::matmul::{matmul, GpuWeight, MatmulKernels, MatmulOp, MatmulStrategy, Rows};
 use twinvla_edge::gpu::moe::moe_route;
 use twinvla_edge::gpu::norm::{layer_norm, rms_norm};
 use twinvla_edge::gpu::resize::ResizePlan;
@@ -29,8 +29,18 @@ fn gpu() -> &'static (GpuContext, KernelSet) {
         let ctx = GpuContext::new(None).unwrap_or_else(|e| {
             panic!("no Vulkan adapter for the GPU tests: {e}\nRun tools/setup.sh (installs Mesa's lavapipe)")
         });
-        let k = KernelSet::new(&ctx);
+        let k = KernelSet::new(&ctx).expect("kernels");
         (ctx, k)
+    })
+}
+
+/// Both matmul kernel families, whatever the adapter would pick.
+fn matmul_families() -> &'static [MatmulKernels; 2] {
+    static FAMILIES: OnceLock<[MatmulKernels; 2]> = OnceLock::new();
+    FAMILIES.get_or_init(|| {
+        let ctx = &gpu().0;
+        [MatmulStrategy::Tiled, MatmulStrategy::Register]
+            .map(|s| MatmulKernels::with_strategy(ctx, s))
     })
 }
 
@@ -90,51 +100,60 @@ fn upload(e: &Encoded, bias: Option<&[f32]>) -> GpuWeight {
 
 #[test]
 fn matmul_matches_reference_for_every_format_and_shape() {
-    let (ctx, k) = gpu();
+    let (ctx, _) = gpu();
     let dummy = dummy();
-    for (i, &(m, n, kk)) in
-        [(1, 10, 64), (3, 7, 5), (65, 130, 96), (70, 33, 4304 / 8), (128, 64, 37)]
-            .iter()
-            .enumerate()
-    {
-        for format in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Q8, WeightFormat::Q4] {
-            let x = random(m * kk, i as u64);
-            let w = random(n * kk, 100 + i as u64);
-            let bias = random(n, 200 + i as u64);
-            let e = encode(format, &w, n, kk);
-            let gw = upload(&e, Some(&bias));
-            let gx = GpuTensor::from_slice(ctx, "x", &x).unwrap();
-            let init = random(m * n, 300 + i as u64);
-            let gy = GpuTensor::from_slice(ctx, "y", &init).unwrap();
-            let op = MatmulOp {
-                weight: &gw,
-                x: &gx,
-                x_stride: kk,
-                y: &gy,
-                y_stride: n,
-                rows: Rows::Direct { count: m, x_first: 0, y_first: 0 },
-                accumulate: true,
-                columns: None,
-                y_column: 0,
-            };
-            run(matmul(ctx, &k.matmul, &op, &dummy));
-            let mut want = reference::linear::linear(&x, m, &e.dense, n, kk, Some(&bias));
-            for (w, i0) in want.iter_mut().zip(&init) {
-                *w += i0;
+    for family in matmul_families() {
+        for (i, &(m, n, kk)) in
+            [(1, 10, 64), (3, 7, 5), (65, 130, 96), (70, 33, 4304 / 8), (128, 64, 37)]
+                .iter()
+                .enumerate()
+        {
+            for format in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Q8, WeightFormat::Q4]
+            {
+                let x = random(m * kk, i as u64);
+                let w = random(n * kk, 100 + i as u64);
+                let bias = random(n, 200 + i as u64);
+                let e = encode(format, &w, n, kk);
+                let gw = upload(&e, Some(&bias));
+                let gx = GpuTensor::from_slice(ctx, "x", &x).unwrap();
+                let init = random(m * n, 300 + i as u64);
+                let gy = GpuTensor::from_slice(ctx, "y", &init).unwrap();
+                let op = MatmulOp {
+                    weight: &gw,
+                    x: &gx,
+                    x_stride: kk,
+                    y: &gy,
+                    y_stride: n,
+                    rows: Rows::Direct { count: m, x_first: 0, y_first: 0 },
+                    accumulate: true,
+                    columns: None,
+                    y_column: 0,
+                };
+                run(matmul(ctx, family, &op, &dummy));
+                let mut want = reference::linear::linear(&x, m, &e.dense, n, kk, Some(&bias));
+                for (w, i0) in want.iter_mut().zip(&init) {
+                    *w += i0;
+                }
+                assert_close(
+                    &format!("matmul {:?} {format:?} {m}x{n}x{kk}", family.strategy),
+                    &gy.read_all(ctx).unwrap(),
+                    &want,
+                    1e-4,
+                );
             }
-            assert_close(
-                &format!("matmul {format:?} {m}x{n}x{kk}"),
-                &gy.read_all(ctx).unwrap(),
-                &want,
-                1e-4,
-            );
         }
     }
 }
 
 #[test]
 fn matmul_gathers_and_scatters_rows_through_a_list() {
-    let (ctx, k) = gpu();
+    for family in matmul_families() {
+        gather_and_scatter(family);
+    }
+}
+
+fn gather_and_scatter(family: &MatmulKernels) {
+    let (ctx, _) = gpu();
     let dummy = dummy();
     let (rows, n, kk) = (40, 24, 48);
     let x = random(rows * kk, 1);
@@ -166,7 +185,7 @@ fn matmul_gathers_and_scatters_rows_through_a_list() {
         columns: None,
         y_column: 0,
     };
-    run(matmul(ctx, &k.matmul, &gather, &dummy));
+    run(matmul(ctx, family, &gather, &dummy));
     let got = compact.read(ctx, 0, picked.len() * n).unwrap();
     let want: Vec<f32> = picked
         .iter()
@@ -203,7 +222,7 @@ fn matmul_gathers_and_scatters_rows_through_a_list() {
         columns: None,
         y_column: 0,
     };
-    run(matmul(ctx, &k.matmul, &scatter, &dummy));
+    run(matmul(ctx, family, &scatter, &dummy));
     let result = out.read_all(ctx).unwrap();
     for r in 0..rows {
         let row = &result[r * kk..(r + 1) * kk];
@@ -347,11 +366,24 @@ fn elementwise_kernels_match_reference() {
         let want: Vec<f32> = x.iter().map(|&v| f(v)).collect();
         assert_close(&format!("{act:?}"), &g.read_all(ctx).unwrap(), &want, 1e-6);
     }
-    let up = random(n, 21);
-    let g = GpuTensor::from_slice(ctx, "gate", &x).unwrap();
-    let u = GpuTensor::from_slice(ctx, "up", &up).unwrap();
-    run(silu_mul(ctx, k, &g, &u, n));
-    assert_close("silu_mul", &g.read_all(ctx).unwrap(), &reference::swiglu::swiglu(&x, &up), 1e-6);
+    // Rows of [gate | up]: the gate half becomes silu(gate) * up, the up half stays.
+    let (rows, width) = (7, n / 7);
+    let up = random(rows * width, 21);
+    let gate = &x[..rows * width];
+    let mut stacked = Vec::new();
+    for r in 0..rows {
+        stacked.extend_from_slice(&gate[r * width..(r + 1) * width]);
+        stacked.extend_from_slice(&up[r * width..(r + 1) * width]);
+    }
+    let g = GpuTensor::from_slice(ctx, "gate_up", &stacked).unwrap();
+    run(silu_mul(ctx, k, &g, rows, width));
+    let got = g.read_all(ctx).unwrap();
+    let want = reference::swiglu::swiglu(gate, &up);
+    for r in 0..rows {
+        let row = &got[r * 2 * width..(r + 1) * 2 * width];
+        assert_close("silu_mul", &row[..width], &want[r * width..(r + 1) * width], 1e-6);
+        assert_eq!(&row[width..], &up[r * width..(r + 1) * width], "up half changed");
+    }
 }
 
 #[test]
@@ -461,4 +493,52 @@ fn routing_and_flow_step_follow_their_definitions() {
         }
     }
     assert_close("flow_step", &ga.read_all(ctx).unwrap(), &want, 1e-6);
+}
+
+#[test]
+fn matmul_reads_a_column_range_and_writes_at_a_column_offset() {
+    let (ctx, _) = gpu();
+    let dummy = dummy();
+    let (m, n, cols, first, k) = (9, 70, 128, 32, 75);
+    let (x_stride, y_stride, y_column) = (k + 3, n + 11, 6);
+    let x = random(m * x_stride, 41);
+    for family in matmul_families() {
+        for format in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Q8, WeightFormat::Q4] {
+            let e = encode(format, &random(n * cols, 42), n, cols);
+            let gw = upload(&e, None);
+            let gx = GpuTensor::from_slice(ctx, "x", &x).unwrap();
+            let gy = GpuTensor::from_slice(ctx, "y", &vec![0.5; m * y_stride]).unwrap();
+            let op = MatmulOp {
+                weight: &gw,
+                x: &gx,
+                x_stride,
+                y: &gy,
+                y_stride,
+                rows: Rows::Direct { count: m, x_first: 0, y_first: 0 },
+                accumulate: false,
+                columns: Some((first, k)),
+                y_column,
+            };
+            run(matmul(ctx, family, &op, &dummy));
+            let got = gy.read_all(ctx).unwrap();
+            let dense: Vec<f32> = (0..n)
+                .flat_map(|r| e.dense[r * cols + first..r * cols + first + k].to_vec())
+                .collect();
+            for r in 0..m {
+                let want = reference::linear::linear(
+                    &x[r * x_stride..r * x_stride + k],
+                    1,
+                    &dense,
+                    n,
+                    k,
+                    None,
+                );
+                let row = &got[r * y_stride..(r + 1) * y_stride];
+                let what = format!("{:?} {format:?} row {r}", family.strategy);
+                assert_close(&what, &row[y_column..y_column + n], &want, 1e-4);
+                let untouched = row[..y_column].iter().chain(&row[y_column + n..]);
+                assert!(untouched.into_iter().all(|&v| v == 0.5), "{what}: wrote outside");
+            }
+        }
+    }
 }

@@ -17,7 +17,27 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
 fi
+# lavapipe from Mesa 22 (Debian 12's own) runs every load whose address differs between
+# invocations as a branchy scalar loop; Mesa 24 and later load uniform addresses once and
+# gather the rest with vector instructions, which makes the CPU-adapter kernels several times
+# faster (BENCHMARKS.md). On Debian 12, take Mesa from bookworm-backports unless
+# TWINVLA_SYSTEM_MESA=1.
+mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || echo 0)
+codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+if [ "${TWINVLA_SYSTEM_MESA:-0}" != 1 ] && [ "$codename" = bookworm ] \
+  && dpkg --compare-versions "$mesa" lt 24; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  list=/etc/apt/sources.list.d/bookworm-backports.sources
+  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+      'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
+      | $SUDO tee "$list" >/dev/null
+  fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    -t bookworm-backports mesa-vulkan-drivers
+fi
 if ! command -v gguf-dump >/dev/null; then
   python3 -m pip install -q gguf
 fi
-echo "setup: Vulkan loader, lavapipe, ffmpeg, libclang and gguf-dump are present"
+echo "setup: Vulkan loader, lavapipe (mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || echo '?')), ffmpeg, libclang and gguf-dump are present"

@@ -52,6 +52,9 @@ pub struct StageReport {
     pub ms_median: f64,
     /// 90th percentile wall time in milliseconds.
     pub ms_p90: f64,
+    /// Median GPU time from timestamp queries in milliseconds; `null` where the adapter has
+    /// none.
+    pub gpu_ms_median: Option<f64>,
     /// Dispatches in the stage.
     pub dispatches: usize,
     /// Analytic FLOPs of the stage (0 where not counted, e.g. preprocessing).
@@ -60,6 +63,10 @@ pub struct StageReport {
     pub reference_gflop: f64,
     /// Achieved GFLOP/s at the median time.
     pub gflops: f64,
+    /// Weight bytes the stage reads, MB (10^6 bytes).
+    pub weight_mb: f64,
+    /// Achieved weight GB/s at the median time.
+    pub weight_gbps: f64,
 }
 
 /// The whole report.
@@ -202,6 +209,7 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
     let work = policy.stage_work();
     let mut totals = Vec::with_capacity(iters);
     let mut per_stage: Vec<Vec<Duration>> = Vec::new();
+    let mut per_stage_gpu: Vec<Vec<Duration>> = Vec::new();
     for _ in 0..iters {
         let t = Instant::now();
         policy.predict(&obs, &options).map_err(|e| e.to_string())?;
@@ -210,8 +218,14 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
         if per_stage.is_empty() {
             per_stage = vec![Vec::new(); stages.len()];
         }
-        for (slot, (_, d)) in per_stage.iter_mut().zip(&stages) {
-            slot.push(*d);
+        for (slot, t) in per_stage.iter_mut().zip(&stages) {
+            slot.push(t.wall);
+        }
+        if per_stage_gpu.is_empty() {
+            per_stage_gpu = vec![Vec::new(); stages.len()];
+        }
+        for (slot, t) in per_stage_gpu.iter_mut().zip(&stages) {
+            slot.extend(t.gpu);
         }
     }
     totals.sort();
@@ -226,10 +240,16 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
             let w = work.iter().find(|w| w.name == s.name);
             let gflop = w.map_or(0.0, |w| w.flops / 1e9);
             let ms = percentile(&times, 0.5);
+            let mut gpu_times = per_stage_gpu.get(i).cloned().unwrap_or_default();
+            gpu_times.sort();
+            let weight_mb = s.weight_bytes() as f64 / 1e6;
             StageReport {
                 name: s.name.clone(),
                 ms_median: ms,
                 ms_p90: percentile(&times, 0.9),
+                gpu_ms_median: (!gpu_times.is_empty()).then(|| percentile(&gpu_times, 0.5)),
+                weight_mb,
+                weight_gbps: weight_mb / 1e3 / (ms / 1e3),
                 dispatches: s.dispatches(),
                 gflop,
                 reference_gflop: w.map_or(0.0, |w| w.reference_flops / 1e9),
@@ -257,13 +277,32 @@ pub fn bench(args: &BenchArgs, model: &std::path::Path) -> Result<BenchReport, S
         report.load_s, report.first_chunk_s, report.peak_rss_mib
     );
     println!(
-        "{:<14} {:>10} {:>10} {:>11} {:>10} {:>14} {:>9}",
-        "stage", "median ms", "p90 ms", "dispatches", "GFLOP", "reference GFLOP", "GFLOP/s"
+        "{:<14} {:>10} {:>10} {:>10} {:>11} {:>10} {:>15} {:>9} {:>10} {:>8}",
+        "stage",
+        "median ms",
+        "p90 ms",
+        "GPU ms",
+        "dispatches",
+        "GFLOP",
+        "reference GFLOP",
+        "GFLOP/s",
+        "weight MB",
+        "GB/s"
     );
     for s in &report.stages {
+        let gpu = s.gpu_ms_median.map_or("-".to_string(), |g| format!("{g:.1}"));
         println!(
-            "{:<14} {:>10.1} {:>10.1} {:>11} {:>10.2} {:>14.2} {:>9.2}",
-            s.name, s.ms_median, s.ms_p90, s.dispatches, s.gflop, s.reference_gflop, s.gflops
+            "{:<14} {:>10.1} {:>10.1} {:>10} {:>11} {:>10.2} {:>15.2} {:>9.2} {:>10.1} {:>8.2}",
+            s.name,
+            s.ms_median,
+            s.ms_p90,
+            gpu,
+            s.dispatches,
+            s.gflop,
+            s.reference_gflop,
+            s.gflops,
+            s.weight_mb,
+            s.weight_gbps
         );
     }
     println!(

@@ -82,7 +82,7 @@ pub fn bench_kernels(
     formats: &[WeightFormat],
     only: &[String],
 ) -> Result<Vec<KernelReport>, String> {
-    let k = KernelSet::new(ctx);
+    let k = KernelSet::new(ctx).map_err(|e| e.to_string())?;
     let dummy = upload_bytes(ctx, "dummy", &[0; 16], wgpu::BufferUsages::STORAGE)
         .map_err(|e| e.to_string())?;
     let mut reports = Vec::new();

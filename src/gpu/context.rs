@@ -46,6 +46,9 @@ pub enum GpuError {
         /// The device's limit.
         limit: u64,
     },
+    /// A setting (environment variable or option) has a value the runtime does not know.
+    #[error("{0}")]
+    Config(String),
     /// A shape or argument check failed before dispatch.
     #[error("{0}")]
     Shape(String),

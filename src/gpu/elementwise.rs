@@ -52,21 +52,31 @@ pub fn activation(
     Ok(kernel.dispatch(ctx, &Len { len: len as u32, pad: [0; 3] }, &[&x.buffer], grid_1d(len, 256)))
 }
 
-/// `gate[..len] = silu(gate) * up`.
+/// SwiGLU gating in place over `rows` rows laid out `[gate | up]` (`2 * width` values each):
+/// `gate = silu(gate) * up`.
 pub fn silu_mul(
     ctx: &GpuContext,
     k: &KernelSet,
-    gate: &GpuTensor,
-    up: &GpuTensor,
-    len: usize,
+    gate_up: &GpuTensor,
+    rows: usize,
+    width: usize,
 ) -> Result<Dispatch, GpuError> {
-    check(len, &[gate, up], "silu_mul")?;
+    let len = rows * width;
+    check(2 * len, &[gate_up], "silu_mul")?;
     Ok(k.silu_mul.dispatch(
         ctx,
-        &Len { len: len as u32, pad: [0; 3] },
-        &[&gate.buffer, &up.buffer],
+        &RowsWidth { rows: rows as u32, width: width as u32, pad: [0; 2] },
+        &[&gate_up.buffer],
         grid_1d(len, 256),
     ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RowsWidth {
+    rows: u32,
+    width: u32,
+    pad: [u32; 2],
 }
 
 #[repr(C)]

@@ -64,6 +64,7 @@ impl Kernel {
             workgroups,
             uniform,
             name: self.name.clone(),
+            weight_bytes: 0,
         }
     }
 }
@@ -79,6 +80,8 @@ pub struct Dispatch {
     pub uniform: wgpu::Buffer,
     /// Kernel name.
     pub name: String,
+    /// Bytes of stored weights the dispatch reads (0 for kernels without weights).
+    pub weight_bytes: u64,
 }
 
 impl Dispatch {

@@ -1,5 +1,10 @@
 //! `y (+)= x · Wᵀ + b` with a stored weight in any format (f32, f16, q8, q4), dequantized in
 //! registers. The CPU twin is [`crate::reference::linear::linear`].
+//!
+//! Two kernel families compute the same thing: [`MatmulStrategy::Tiled`] stages 64 x 64 tiles in
+//! workgroup memory (what GPUs want), [`MatmulStrategy::Register`] keeps everything in
+//! registers with no barrier (what CPU drivers such as lavapipe want). The adapter picks one;
+//! `TWINVLA_MATMUL=tiled|register` overrides it.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -9,12 +14,65 @@ use super::kernel::{Dispatch, Kernel};
 use crate::model::file::Weight;
 use crate::model::quant::{WeightFormat, BLOCK};
 
-const BODY: &str = include_str!("../../shaders/matmul.wgsl");
-const TILE: usize = 64;
+/// The environment variable that overrides the adapter's choice of kernel family.
+pub const STRATEGY_ENV: &str = "TWINVLA_MATMUL";
 
-/// The matmul pipelines, one per weight format.
+/// Which matmul kernel family runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulStrategy {
+    /// 64 x 64 output tiles staged in workgroup memory, 4 x 4 per invocation: for GPUs.
+    Tiled,
+    /// 4 rows x 2 columns per invocation in registers, no workgroup memory or barrier, rows
+    /// shared by the workgroup so that x loads are uniform: for CPU adapters.
+    Register,
+}
+
+impl MatmulStrategy {
+    /// The family for an adapter: [`Self::Register`] on CPU adapters, else [`Self::Tiled`];
+    /// `TWINVLA_MATMUL=tiled|register` overrides it.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Result<Self, GpuError> {
+        match std::env::var(STRATEGY_ENV) {
+            Ok(v) => v.parse(),
+            Err(_) if info.device_type == wgpu::DeviceType::Cpu => Ok(Self::Register),
+            Err(_) => Ok(Self::Tiled),
+        }
+    }
+
+    /// Output rows and columns one workgroup covers.
+    fn tile(self) -> (usize, usize) {
+        match self {
+            Self::Tiled => (64, 64),
+            Self::Register => (4, 128),
+        }
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            Self::Tiled => include_str!("../../shaders/matmul.wgsl"),
+            Self::Register => include_str!("../../shaders/matmul_register.wgsl"),
+        }
+    }
+}
+
+impl std::str::FromStr for MatmulStrategy {
+    type Err = GpuError;
+
+    fn from_str(s: &str) -> Result<Self, GpuError> {
+        match s {
+            "tiled" => Ok(Self::Tiled),
+            "register" => Ok(Self::Register),
+            other => Err(GpuError::Config(format!(
+                "{STRATEGY_ENV}={other:?}: expected \"tiled\" or \"register\""
+            ))),
+        }
+    }
+}
+
+/// The matmul pipelines of one family, one per weight format.
 #[derive(Debug)]
 pub struct MatmulKernels {
+    /// The family these pipelines belong to.
+    pub strategy: MatmulStrategy,
     f32: Kernel,
     f16: Kernel,
     q8: Kernel,
@@ -22,18 +80,25 @@ pub struct MatmulKernels {
 }
 
 impl MatmulKernels {
-    /// Compiles the four variants.
-    pub fn new(ctx: &GpuContext) -> Self {
-        let build = |name: &str, snippet: &str| {
+    /// Compiles the four variants of the family the adapter wants.
+    pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
+        Ok(Self::with_strategy(ctx, MatmulStrategy::for_adapter(&ctx.info)?))
+    }
+
+    /// Compiles the four variants of `strategy`.
+    pub fn with_strategy(ctx: &GpuContext, strategy: MatmulStrategy) -> Self {
+        let build = |format: &str, snippet: &str| {
             // The body declares `p` and `w`, which the snippet's functions use.
-            let source = format!("{BODY}\n{snippet}");
-            Kernel::new(ctx, name, &source, "main")
+            let source = format!("{}\n{snippet}", strategy.body());
+            let name = format!("matmul_{format}_{strategy:?}").to_lowercase();
+            Kernel::new(ctx, &name, &source, "main")
         };
         Self {
-            f32: build("matmul_f32", include_str!("../../shaders/weights_f32.wgsl")),
-            f16: build("matmul_f16", include_str!("../../shaders/weights_f16.wgsl")),
-            q8: build("matmul_q8", include_str!("../../shaders/weights_q8.wgsl")),
-            q4: build("matmul_q4", include_str!("../../shaders/weights_q4.wgsl")),
+            strategy,
+            f32: build("f32", include_str!("../../shaders/weights_f32.wgsl")),
+            f16: build("f16", include_str!("../../shaders/weights_f16.wgsl")),
+            q8: build("q8", include_str!("../../shaders/weights_q8.wgsl")),
+            q4: build("q4", include_str!("../../shaders/weights_q4.wgsl")),
         }
     }
 
@@ -104,6 +169,66 @@ impl GpuWeight {
                 .map(|b| upload_bytes(ctx, &format!("{name}.bias"), bytemuck::cast_slice(b), ro))
                 .transpose()?,
         })
+    }
+
+    /// Uploads several weights of one format and width as one, their rows stacked in order
+    /// (q, k and v projections; gate and up projections): one dispatch then computes all of
+    /// them. `biases` holds one bias per part, or none at all.
+    pub fn upload_stacked(
+        ctx: &GpuContext,
+        name: &str,
+        parts: &[Weight<'_>],
+        biases: &[Vec<f32>],
+    ) -> Result<Self, GpuError> {
+        let Some(first) = parts.first() else {
+            return Err(GpuError::Shape(format!("{name}: nothing to stack")));
+        };
+        if !biases.is_empty() && biases.len() != parts.len() {
+            return Err(GpuError::Shape(format!(
+                "{name}: {} biases for {} weights",
+                biases.len(),
+                parts.len()
+            )));
+        }
+        let blocks = first.padded_cols / BLOCK;
+        let mut values = Vec::new();
+        let mut scales = Vec::new();
+        let mut mins = Vec::new();
+        for part in parts {
+            if part.format != first.format
+                || part.cols != first.cols
+                || part.padded_cols != first.padded_cols
+            {
+                return Err(GpuError::Shape(format!(
+                    "{name}: stacked weights differ in format or width"
+                )));
+            }
+            // Each stream holds exactly `rows` stored rows; the file may pad the stream's end.
+            let take = |stream: &[u8], bytes: usize| -> Result<Vec<u8>, GpuError> {
+                stream.get(..bytes).map(<[u8]>::to_vec).ok_or_else(|| {
+                    GpuError::Shape(format!("{name}: a stacked weight's stream is short"))
+                })
+            };
+            let row_bytes = part.format.row_bytes(part.padded_cols);
+            values.extend(take(part.values, part.rows * row_bytes)?);
+            if !part.scales.is_empty() {
+                scales.extend(take(part.scales, part.rows * blocks * 2)?);
+            }
+            if !part.mins.is_empty() {
+                mins.extend(take(part.mins, part.rows * blocks * 2)?);
+            }
+        }
+        let stacked = Weight {
+            format: first.format,
+            rows: parts.iter().map(|p| p.rows).sum(),
+            cols: first.cols,
+            padded_cols: first.padded_cols,
+            values: &values,
+            scales: &scales,
+            mins: &mins,
+        };
+        let bias: Vec<f32> = biases.concat();
+        Self::upload(ctx, name, &stacked, (!biases.is_empty()).then_some(bias.as_slice()))
     }
 
     /// Bytes of the weight streams on the GPU.
@@ -256,6 +381,9 @@ pub fn matmul(
     if let Some(m) = &w.mins {
         buffers.push(m);
     }
-    let grid = [w.rows.div_ceil(TILE) as u32, max_rows.div_ceil(TILE).max(1) as u32, 1];
-    Ok(kernels.kernel(w.format).dispatch(ctx, &params, &buffers, grid))
+    let (tile_rows, tile_cols) = kernels.strategy.tile();
+    let grid = [w.rows.div_ceil(tile_cols) as u32, max_rows.div_ceil(tile_rows).max(1) as u32, 1];
+    let mut dispatch = kernels.kernel(w.format).dispatch(ctx, &params, &buffers, grid);
+    dispatch.weight_bytes = w.bytes() * k as u64 / w.cols.max(1) as u64;
+    Ok(dispatch)
 }

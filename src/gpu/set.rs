@@ -1,7 +1,7 @@
 //! Every compute pipeline the runtime uses, compiled once when the model loads (from the
 //! on-disk pipeline cache where the driver supports it).
 
-use super::context::GpuContext;
+use super::context::{GpuContext, GpuError};
 use super::kernel::Kernel;
 use super::matmul::MatmulKernels;
 
@@ -68,11 +68,11 @@ impl KernelSet {
             .clone()
     }
 
-    /// Compiles every pipeline.
-    pub fn new(ctx: &GpuContext) -> Self {
+    /// Compiles every pipeline; fails only on an unknown `TWINVLA_MATMUL` value.
+    pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
         let k = |name: &str, src: &str, entry: &str| Kernel::new(ctx, name, src, entry);
-        Self {
-            matmul: MatmulKernels::new(ctx),
+        Ok(Self {
+            matmul: MatmulKernels::new(ctx)?,
             rms_norm: k("rms_norm", shader!("rms_norm.wgsl"), "main"),
             layer_norm: k("layer_norm", shader!("layer_norm.wgsl"), "main"),
             rope: k("rope", shader!("rope.wgsl"), "main"),
@@ -88,6 +88,6 @@ impl KernelSet {
             moe_route: k("moe_route", shader!("moe_route.wgsl"), "main"),
             dit_assemble: k("dit_assemble", shader!("dit_assemble.wgsl"), "main"),
             flow_step: k("flow_step", shader!("flow_step.wgsl"), "main"),
-        }
+        })
     }
 }

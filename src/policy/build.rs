@@ -182,9 +182,7 @@ pub fn build(
             (vrows, c),
             v.layer_norm_eps,
         ))?;
-        for (j, proj) in layer.qkv.iter().enumerate() {
-            vis.push(b.linear(proj, &vn, &vqkv, (vrows, 0, 0), (c, 3 * c, j * c), false))?;
-        }
+        vis.push(b.dense(&layer.qkv, &vn, &vqkv, vrows, false))?;
         let att = AttentionLayout {
             tokens: vrows,
             heads: v.num_heads,
@@ -285,8 +283,9 @@ pub fn build(
     let hd = l.head_dim();
     let (qw, kvw) = (l.num_heads * hd, l.num_kv_heads * hd);
     let xn = b.buf("normed", t * d)?;
-    let q = b.buf("q", t * qw)?;
-    let kv = b.buf("kv", t * 2 * kvw)?;
+    // Rows of [q | k | v], written by one stacked projection per segment.
+    let qkvw = qw + 2 * kvw;
+    let qkv = b.buf("qkv", t * qkvw)?;
     let att = b.buf("attention", t * qw)?;
     let table = GpuTensor::from_slice(
         ctx,
@@ -306,8 +305,8 @@ pub fn build(
     let lists = [list("left rows"), list("right rows")];
     let experts = list("experts");
     let inter = l.intermediate_size;
-    let gate = b.buf("mlp gate", (n0 + n1) * inter)?;
-    let up = b.buf("mlp up", (n0 + n1) * inter)?;
+    // Rows of [gate | up] for the tokens routed to one expert.
+    let gate_up = b.buf("mlp gate and up", (n0 + n1) * 2 * inter)?;
     let segments = [(0, n0), (n0, n1), (n0 + n1, n1)];
     let bias = if config.attn_reweighting { std::f32::consts::LN_2 } else { 0.0 };
     for layer in &w.layers {
@@ -321,38 +320,22 @@ pub fn build(
                 (first, count, d),
                 l.rms_norm_eps,
             ))?;
-            dec.push(b.linear(&seg.qkv[0], &xn, &q, (count, first, first), (d, qw, 0), false))?;
-            dec.push(b.linear(
-                &seg.qkv[1],
-                &xn,
-                &kv,
-                (count, first, first),
-                (d, 2 * kvw, 0),
-                false,
-            ))?;
-            dec.push(b.linear(
-                &seg.qkv[2],
-                &xn,
-                &kv,
-                (count, first, first),
-                (d, 2 * kvw, kvw),
-                false,
-            ))?;
+            dec.push(b.linear(&seg.qkv, &xn, &qkv, (count, first, first), (d, qkvw, 0), false))?;
         }
-        dec.push(rope(ctx, k, &q, &table, t, l.num_heads, hd, (qw, 0)))?;
-        dec.push(rope(ctx, k, &kv, &table, t, l.num_kv_heads, hd, (2 * kvw, 0)))?;
+        dec.push(rope(ctx, k, &qkv, &table, t, l.num_heads, hd, (qkvw, 0)))?;
+        dec.push(rope(ctx, k, &qkv, &table, t, l.num_kv_heads, hd, (qkvw, qw)))?;
         let a = AttentionLayout {
             tokens: t,
             heads: l.num_heads,
             kv_heads: l.num_kv_heads,
             head_dim: hd,
-            q: (qw, 0),
-            kv: (2 * kvw, 0, kvw),
+            q: (qkvw, 0),
+            kv: (qkvw, qw, qw + kvw),
         };
         dec.push(attention(
             ctx,
             k,
-            [&q, &kv, &att],
+            [&qkv, &qkv, &att],
             a,
             Mask::Twin { n0, n1, common_bias: bias },
             (hd as f32).powf(-0.5),
@@ -381,7 +364,7 @@ pub fn build(
                         x: &xn,
                         x_stride: d,
                         y,
-                        y_stride: inter,
+                        y_stride: 2 * inter,
                         rows: Rows::Indexed {
                             list: rows,
                             first: 0,
@@ -396,16 +379,15 @@ pub fn build(
                     &b.dummy,
                 )
             };
-            dec.push(gathered(&mlp.gate, &gate))?;
-            dec.push(gathered(&mlp.up, &up))?;
-            dec.push(silu_mul(ctx, k, &gate, &up, (n0 + n1) * inter))?;
+            dec.push(gathered(&mlp.gate_up, &gate_up))?;
+            dec.push(silu_mul(ctx, k, &gate_up, n0 + n1, inter))?;
             dec.push(matmul(
                 ctx,
                 &k.matmul,
                 &MatmulOp {
                     weight: &mlp.down,
-                    x: &gate,
-                    x_stride: inter,
+                    x: &gate_up,
+                    x_stride: 2 * inter,
                     y: &hidden,
                     y_stride: d,
                     rows: Rows::Indexed {

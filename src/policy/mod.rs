@@ -31,7 +31,7 @@ use crate::model::prompt::{modal, SequenceLayout};
 use crate::model::stats::StatsError;
 use crate::model::tokenizer::{Tokenizer, TokenizerError};
 use build::{build, Io, ProgramKey, IMAGES};
-use program::Program;
+use program::{Program, StageTime};
 use weights::{DeviceWeights, UploadError};
 
 /// Errors of loading or running the policy.
@@ -177,7 +177,7 @@ impl Policy {
         let file = ModelFile::open(path)?;
         let ctx = GpuContext::new(options.adapter.as_deref())?;
         let tokenizer = Tokenizer::from_json(file.tokenizer_json())?;
-        let kernels = KernelSet::new(&ctx);
+        let kernels = KernelSet::new(&ctx)?;
         let c = file.config();
         for head_dim in [c.vision.head_dim(), c.llm.head_dim(), c.dit.hidden_size / c.dit.num_heads]
         {
@@ -489,7 +489,7 @@ impl Policy {
 
     /// Runs the current program stage by stage (after a [`Policy::predict`]), returning each
     /// stage's wall time: the per-stage figures of the benchmark.
-    pub fn time_stages(&self) -> Result<Vec<(String, Duration)>, PolicyError> {
+    pub fn time_stages(&self) -> Result<Vec<StageTime>, PolicyError> {
         let p = self
             .prepared
             .as_ref()

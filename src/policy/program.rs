@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::gpu::buffer::GpuTensor;
+use crate::gpu::buffer::{read_bytes, GpuTensor};
 use crate::gpu::context::{GpuContext, GpuError};
 use crate::gpu::kernel::Dispatch;
 
@@ -78,7 +78,39 @@ impl Stage {
         self.steps.iter().filter(|s| matches!(s, Step::Dispatch(_))).count()
     }
 
+    /// Weight bytes the stage's dispatches read (a weight used twice counts twice).
+    pub fn weight_bytes(&self) -> u64 {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Dispatch(d) => d.weight_bytes,
+                Step::Copy { .. } => 0,
+            })
+            .sum()
+    }
+
+    /// Compute passes the stage records (runs of dispatches between copies).
+    fn passes(&self) -> usize {
+        let mut passes = 0;
+        let mut in_pass = false;
+        for step in &self.steps {
+            let dispatch = matches!(step, Step::Dispatch(_));
+            if dispatch && !in_pass {
+                passes += 1;
+            }
+            in_pass = dispatch;
+        }
+        passes
+    }
+
+    /// Records the stage; with `timer`, every compute pass writes a begin and an end
+    /// timestamp into consecutive queries of the set.
     fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+        self.record_timed(encoder, None);
+    }
+
+    fn record_timed(&self, encoder: &mut wgpu::CommandEncoder, timer: Option<&wgpu::QuerySet>) {
+        let mut pass_index = 0u32;
         let mut i = 0;
         while i < self.steps.len() {
             match &self.steps[i] {
@@ -93,9 +125,16 @@ impl Stage {
                     i += 1;
                 }
                 Step::Dispatch(_) => {
+                    let timestamp_writes =
+                        timer.map(|query_set| wgpu::ComputePassTimestampWrites {
+                            query_set,
+                            beginning_of_pass_write_index: Some(2 * pass_index),
+                            end_of_pass_write_index: Some(2 * pass_index + 1),
+                        });
+                    pass_index += 1;
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some(&self.name),
-                        timestamp_writes: None,
+                        timestamp_writes,
                     });
                     while let Some(Step::Dispatch(d)) = self.steps.get(i) {
                         d.record(&mut pass);
@@ -178,17 +217,60 @@ impl Program {
     }
 
     /// Runs each stage as its own submission and waits for it: per-stage wall times for
-    /// benchmarks (slower than [`Program::submit`], which the runtime uses).
-    pub fn run_timed(&self, ctx: &GpuContext) -> Result<Vec<(String, Duration)>, GpuError> {
+    /// benchmarks (slower than [`Program::submit`], which the runtime uses), and the GPU's own
+    /// time from timestamp queries where the adapter has them.
+    pub fn run_timed(&self, ctx: &GpuContext) -> Result<Vec<StageTime>, GpuError> {
         let mut times = Vec::with_capacity(self.stages.len());
         for stage in &self.stages {
+            let passes = stage.passes();
+            let timer = (ctx.timestamps && passes > 0).then(|| {
+                ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("stage timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2 * passes as u32,
+                })
+            });
+            let resolved = timer.as_ref().map(|_| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("stage timestamps"),
+                    size: 16 * passes as u64,
+                    usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            });
             let start = Instant::now();
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            stage.record(&mut encoder);
+            stage.record_timed(&mut encoder, timer.as_ref());
+            if let (Some(set), Some(buffer)) = (&timer, &resolved) {
+                encoder.resolve_query_set(set, 0..2 * passes as u32, buffer, 0);
+            }
             ctx.queue.submit([encoder.finish()]);
             ctx.wait()?;
-            times.push((stage.name.clone(), start.elapsed()));
+            let wall = start.elapsed();
+            let gpu = match &resolved {
+                Some(buffer) => {
+                    let bytes = read_bytes(ctx, buffer, 0, buffer.size())?;
+                    let ticks: &[u64] = bytemuck::cast_slice(&bytes);
+                    let total: u64 = ticks.chunks_exact(2).map(|t| t[1].saturating_sub(t[0])).sum();
+                    let ns = total as f64 * f64::from(ctx.queue.get_timestamp_period());
+                    Some(Duration::from_nanos(ns as u64))
+                }
+                None => None,
+            };
+            times.push(StageTime { name: stage.name.clone(), wall, gpu });
         }
         Ok(times)
     }
+}
+
+/// One stage's measured time.
+#[derive(Clone, Debug)]
+pub struct StageTime {
+    /// Stage name.
+    pub name: String,
+    /// Wall time from submit to completion.
+    pub wall: Duration,
+    /// Sum of the stage's compute passes as the GPU's timestamps measure them (copies between
+    /// passes excluded); `None` where the adapter has no timestamp queries.
+    pub gpu: Option<Duration>,
 }

@@ -49,6 +49,24 @@ fn linear_named(
     Ok(GpuWeight::upload(ctx, weight, &w, b.as_deref())?)
 }
 
+/// Loads several Linear layers of one input width as one weight, rows stacked in the order
+/// given (`weights` and, when present, one bias per weight).
+fn linear_stacked(
+    ctx: &GpuContext,
+    file: &ModelFile,
+    weights: &[String],
+    biases: Option<&[String]>,
+) -> Result<GpuWeight, UploadError> {
+    let parts = weights.iter().map(|n| file.weight(n)).collect::<Result<Vec<_>, _>>()?;
+    let biases = match biases {
+        Some(names) => {
+            names.iter().map(|n| file.weight(n).map(|t| t.to_f32())).collect::<Result<_, _>>()?
+        }
+        None => Vec::new(),
+    };
+    Ok(GpuWeight::upload_stacked(ctx, &weights.join("+"), &parts, &biases)?)
+}
+
 /// One SigLIP encoder layer.
 #[derive(Debug)]
 pub struct VisionLayer {
@@ -56,8 +74,8 @@ pub struct VisionLayer {
     pub ln1: (GpuTensor, GpuTensor),
     /// `layer_norm2` weight and bias.
     pub ln2: (GpuTensor, GpuTensor),
-    /// q, k, v projections.
-    pub qkv: [GpuWeight; 3],
+    /// q, k and v projections stacked (3 x hidden rows).
+    pub qkv: GpuWeight,
     /// `out_proj`.
     pub out: GpuWeight,
     /// `mlp.fc1`.
@@ -73,8 +91,8 @@ pub struct SegmentWeights {
     pub input_norm: GpuTensor,
     /// `post_attention_layernorm`.
     pub post_norm: GpuTensor,
-    /// q, k, v projections with biases.
-    pub qkv: [GpuWeight; 3],
+    /// q, k and v projections with biases, stacked (q rows, then k, then v).
+    pub qkv: GpuWeight,
     /// `o_proj`.
     pub o: GpuWeight,
 }
@@ -82,10 +100,8 @@ pub struct SegmentWeights {
 /// One arm's SwiGLU MLP.
 #[derive(Debug)]
 pub struct Mlp {
-    /// `gate_proj`.
-    pub gate: GpuWeight,
-    /// `up_proj`.
-    pub up: GpuWeight,
+    /// `gate_proj` and `up_proj` stacked (gate rows, then up rows).
+    pub gate_up: GpuWeight,
     /// `down_proj`.
     pub down: GpuWeight,
 }
@@ -172,10 +188,13 @@ impl DeviceWeights {
         for i in 0..config.vision.num_layers {
             let p = format!("{vp}.encoder.layers.{i}");
             let l = |n: &str| linear(ctx, file, &format!("{p}.{n}"), true);
+            let qkv = |suffix: &str| -> Vec<String> {
+                ["q", "k", "v"].map(|x| format!("{p}.self_attn.{x}_proj.{suffix}")).to_vec()
+            };
             vision_layers.push(VisionLayer {
                 ln1: pair(&format!("{p}.layer_norm1"))?,
                 ln2: pair(&format!("{p}.layer_norm2"))?,
-                qkv: [l("self_attn.q_proj")?, l("self_attn.k_proj")?, l("self_attn.v_proj")?],
+                qkv: linear_stacked(ctx, file, &qkv("weight"), Some(&qkv("bias")))?,
                 out: l("self_attn.out_proj")?,
                 fc1: l("mlp.fc1")?,
                 fc2: l("mlp.fc2")?,
@@ -188,25 +207,27 @@ impl DeviceWeights {
                     Some(s) => format!("backbone_{s}.{i}.{param}"),
                     None => mean_name(i, param),
                 };
-                let proj = |n: &str, bias: bool| {
-                    let b = name(&format!("self_attn.{n}.bias"));
-                    linear_named(
-                        ctx,
-                        file,
-                        &name(&format!("self_attn.{n}.weight")),
-                        bias.then_some(b.as_str()),
-                    )
+                let qkv = |suffix: &str| -> Vec<String> {
+                    ["q", "k", "v"].map(|x| name(&format!("self_attn.{x}_proj.{suffix}"))).to_vec()
                 };
                 Ok(SegmentWeights {
                     input_norm: vector(ctx, file, &name("input_layernorm.weight"))?,
                     post_norm: vector(ctx, file, &name("post_attention_layernorm.weight"))?,
-                    qkv: [proj("q_proj", true)?, proj("k_proj", true)?, proj("v_proj", true)?],
-                    o: proj("o_proj", false)?,
+                    qkv: linear_stacked(ctx, file, &qkv("weight"), Some(&qkv("bias")))?,
+                    o: linear_named(ctx, file, &name("self_attn.o_proj.weight"), None)?,
                 })
             };
             let mlp = |side: &str| -> Result<Mlp, UploadError> {
-                let l = |n: &str| linear(ctx, file, &format!("backbone_{side}.{i}.mlp.{n}"), false);
-                Ok(Mlp { gate: l("gate_proj")?, up: l("up_proj")?, down: l("down_proj")? })
+                let n = |proj: &str| format!("backbone_{side}.{i}.mlp.{proj}");
+                Ok(Mlp {
+                    gate_up: linear_stacked(
+                        ctx,
+                        file,
+                        &[n("gate_proj.weight"), n("up_proj.weight")],
+                        None,
+                    )?,
+                    down: linear(ctx, file, &n("down_proj"), false)?,
+                })
             };
             layers.push(DecoderLayer {
                 segments: [segment(None)?, segment(Some("l"))?, segment(Some("r"))?],
@@ -258,17 +279,14 @@ impl DeviceWeights {
     pub fn bytes(&self) -> u64 {
         let mut total = self.patch.bytes();
         for l in &self.vision_layers {
-            total += l.qkv.iter().map(GpuWeight::bytes).sum::<u64>()
-                + l.out.bytes()
-                + l.fc1.bytes()
-                + l.fc2.bytes();
+            total += l.qkv.bytes() + l.out.bytes() + l.fc1.bytes() + l.fc2.bytes();
         }
         for l in &self.layers {
             for s in &l.segments {
-                total += s.qkv.iter().map(GpuWeight::bytes).sum::<u64>() + s.o.bytes();
+                total += s.qkv.bytes() + s.o.bytes();
             }
             for e in &l.experts {
-                total += e.gate.bytes() + e.up.bytes() + e.down.bytes();
+                total += e.gate_up.bytes() + e.down.bytes();
             }
         }
         for b in &self.dit_blocks {
