@@ -1,5 +1,8 @@
 // f16 weights: two elements per u32 word, lowest half first.
 
+// Whether blocks have a minimum (value = code * scale + min).
+const W_HAS_MIN: bool = false;
+
 // Elements per stored u32 word.
 const W_PER_WORD: u32 = 2u;
 

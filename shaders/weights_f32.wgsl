@@ -1,5 +1,8 @@
 // f32 weights: one element per u32 word.
 
+// Whether blocks have a minimum (value = code * scale + min).
+const W_HAS_MIN: bool = false;
+
 // Elements per stored u32 word.
 const W_PER_WORD: u32 = 1u;
 

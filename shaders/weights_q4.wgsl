@@ -3,6 +3,9 @@
 @group(0) @binding(6) var<storage, read> scales: array<u32>;
 @group(0) @binding(7) var<storage, read> mins: array<u32>;
 
+// Whether blocks have a minimum (value = code * scale + min).
+const W_HAS_MIN: bool = true;
+
 // Elements per stored u32 word.
 const W_PER_WORD: u32 = 8u;
 

@@ -2,6 +2,9 @@
 // elements: value = code * scale.
 @group(0) @binding(6) var<storage, read> scales: array<u32>;
 
+// Whether blocks have a minimum (value = code * scale + min).
+const W_HAS_MIN: bool = false;
+
 // Elements per stored u32 word.
 const W_PER_WORD: u32 = 4u;
 

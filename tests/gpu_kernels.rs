@@ -34,13 +34,25 @@ fn gpu() -> &'static (GpuContext, KernelSet) {
     })
 }
 
-/// Both matmul kernel families, whatever the adapter would pick.
-fn matmul_families() -> &'static [MatmulKernels; 2] {
-    static FAMILIES: OnceLock<[MatmulKernels; 2]> = OnceLock::new();
+/// Every matmul kernel family the adapter can run, whatever it would pick. On lavapipe (CI)
+/// that is all three: a missing one fails here rather than going untested.
+fn matmul_families() -> &'static [MatmulKernels] {
+    static FAMILIES: OnceLock<Vec<MatmulKernels>> = OnceLock::new();
     FAMILIES.get_or_init(|| {
         let ctx = &gpu().0;
-        [MatmulStrategy::Tiled, MatmulStrategy::Register]
+        let all = [MatmulStrategy::Tiled, MatmulStrategy::Register, MatmulStrategy::Subgroup];
+        if ctx.info.device_type == wgpu::DeviceType::Cpu {
+            assert!(
+                MatmulStrategy::Subgroup.runs_on(ctx),
+                "{} has no subgroups of 8, so the subgroup matmul would go untested; \
+                 install a newer lavapipe (tools/setup.sh takes Mesa 25 from bookworm-backports)",
+                ctx.info.name
+            );
+        }
+        all.into_iter()
+            .filter(|s| s.runs_on(ctx))
             .map(|s| MatmulKernels::with_strategy(ctx, s))
+            .collect()
     })
 }
 

@@ -73,6 +73,8 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// Whether timestamp queries are available.
     pub timestamps: bool,
+    /// Whether subgroup operations are available to shaders.
+    pub subgroups: bool,
     cache: Option<Arc<wgpu::PipelineCache>>,
     cache_path: Option<PathBuf>,
     /// The first device error reported since the last [`GpuContext::wait`].
@@ -156,7 +158,11 @@ impl GpuContext {
         let info = adapter.get_info();
         let features = adapter.features();
         let mut required = wgpu::Features::empty();
-        for optional in [wgpu::Features::TIMESTAMP_QUERY, wgpu::Features::PIPELINE_CACHE] {
+        for optional in [
+            wgpu::Features::TIMESTAMP_QUERY,
+            wgpu::Features::PIPELINE_CACHE,
+            wgpu::Features::SUBGROUP,
+        ] {
             if features.contains(optional) {
                 required |= optional;
             }
@@ -201,6 +207,7 @@ impl GpuContext {
             device: Arc::new(device),
             queue: Arc::new(queue),
             timestamps: required.contains(wgpu::Features::TIMESTAMP_QUERY),
+            subgroups: required.contains(wgpu::Features::SUBGROUP),
             info,
             limits,
             cache,

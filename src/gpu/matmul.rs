@@ -1,10 +1,11 @@
 //! `y (+)= x · Wᵀ + b` with a stored weight in any format (f32, f16, q8, q4), dequantized in
 //! registers. The CPU twin is [`crate::reference::linear::linear`].
 //!
-//! Two kernel families compute the same thing: [`MatmulStrategy::Tiled`] stages 64 x 64 tiles in
-//! workgroup memory (what GPUs want), [`MatmulStrategy::Register`] keeps everything in
-//! registers with no barrier (what CPU drivers such as lavapipe want). The adapter picks one;
-//! `TWINVLA_MATMUL=tiled|register` overrides it.
+//! Three kernel families compute the same thing: [`MatmulStrategy::Tiled`] stages 64 x 64
+//! tiles in workgroup memory (what GPUs want); [`MatmulStrategy::Register`] and
+//! [`MatmulStrategy::Subgroup`] keep everything in registers with no barrier (what CPU drivers
+//! such as lavapipe want), the latter sharing x loads through subgroup shuffles. The adapter
+//! picks one; `TWINVLA_MATMUL=tiled|register|subgroup` overrides it.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -23,18 +24,39 @@ pub enum MatmulStrategy {
     /// 64 x 64 output tiles staged in workgroup memory, 4 x 4 per invocation: for GPUs.
     Tiled,
     /// 4 rows x 2 columns per invocation in registers, no workgroup memory or barrier, rows
-    /// shared by the workgroup so that x loads are uniform: for CPU adapters.
+    /// shared by the workgroup: for CPU adapters without subgroups.
     Register,
+    /// 4 rows x 4 columns per invocation in registers, x read once per subgroup and shared by
+    /// shuffles: for CPU adapters with subgroups of 8 or more invocations.
+    Subgroup,
 }
 
 impl MatmulStrategy {
-    /// The family for an adapter: [`Self::Register`] on CPU adapters, else [`Self::Tiled`];
-    /// `TWINVLA_MATMUL=tiled|register` overrides it.
-    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Result<Self, GpuError> {
-        match std::env::var(STRATEGY_ENV) {
-            Ok(v) => v.parse(),
-            Err(_) if info.device_type == wgpu::DeviceType::Cpu => Ok(Self::Register),
-            Err(_) => Ok(Self::Tiled),
+    /// The family for a device: on CPU adapters [`Self::Subgroup`] where it can run, else
+    /// [`Self::Register`]; on GPUs [`Self::Tiled`]. `TWINVLA_MATMUL=tiled|register|subgroup`
+    /// overrides the choice (an error if the device cannot run the family asked for).
+    pub fn for_device(ctx: &GpuContext) -> Result<Self, GpuError> {
+        let chosen = match std::env::var(STRATEGY_ENV) {
+            Ok(v) => v.parse()?,
+            Err(_) if ctx.info.device_type != wgpu::DeviceType::Cpu => Self::Tiled,
+            Err(_) if Self::Subgroup.runs_on(ctx) => Self::Subgroup,
+            Err(_) => Self::Register,
+        };
+        if !chosen.runs_on(ctx) {
+            return Err(GpuError::Config(format!(
+                "{STRATEGY_ENV}=subgroup needs subgroups of at least 8 invocations; {} has {}",
+                ctx.info.name,
+                if ctx.subgroups { "smaller ones" } else { "none" }
+            )));
+        }
+        Ok(chosen)
+    }
+
+    /// Whether the device can run this family.
+    pub fn runs_on(self, ctx: &GpuContext) -> bool {
+        match self {
+            Self::Tiled | Self::Register => true,
+            Self::Subgroup => ctx.subgroups && ctx.info.subgroup_min_size >= 8,
         }
     }
 
@@ -43,6 +65,7 @@ impl MatmulStrategy {
         match self {
             Self::Tiled => (64, 64),
             Self::Register => (4, 128),
+            Self::Subgroup => (4, 256),
         }
     }
 
@@ -50,6 +73,7 @@ impl MatmulStrategy {
         match self {
             Self::Tiled => include_str!("../../shaders/matmul.wgsl"),
             Self::Register => include_str!("../../shaders/matmul_register.wgsl"),
+            Self::Subgroup => include_str!("../../shaders/matmul_subgroup.wgsl"),
         }
     }
 }
@@ -61,8 +85,9 @@ impl std::str::FromStr for MatmulStrategy {
         match s {
             "tiled" => Ok(Self::Tiled),
             "register" => Ok(Self::Register),
+            "subgroup" => Ok(Self::Subgroup),
             other => Err(GpuError::Config(format!(
-                "{STRATEGY_ENV}={other:?}: expected \"tiled\" or \"register\""
+                "{STRATEGY_ENV}={other:?}: expected \"tiled\", \"register\" or \"subgroup\""
             ))),
         }
     }
@@ -82,10 +107,11 @@ pub struct MatmulKernels {
 impl MatmulKernels {
     /// Compiles the four variants of the family the adapter wants.
     pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
-        Ok(Self::with_strategy(ctx, MatmulStrategy::for_adapter(&ctx.info)?))
+        Ok(Self::with_strategy(ctx, MatmulStrategy::for_device(ctx)?))
     }
 
-    /// Compiles the four variants of `strategy`.
+    /// Compiles the four variants of `strategy` (which must [`MatmulStrategy::runs_on`] the
+    /// device).
     pub fn with_strategy(ctx: &GpuContext, strategy: MatmulStrategy) -> Self {
         let build = |format: &str, snippet: &str| {
             // The body declares `p` and `w`, which the snippet's functions use.
