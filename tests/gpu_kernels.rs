@@ -34,10 +34,10 @@ fn gpu() -> &'static (GpuContext, KernelSet) {
     })
 }
 
-/// Every matmul kernel family the adapter can run, whatever it would pick. On lavapipe (CI)
-/// that is all three: a missing one fails here rather than going untested.
-fn matmul_families() -> &'static [MatmulKernels] {
-    static FAMILIES: OnceLock<Vec<MatmulKernels>> = OnceLock::new();
+/// The kernel set of every family the adapter can run, whatever it would pick. On lavapipe
+/// (CI) that is all three: a missing one fails here rather than going untested.
+fn families() -> &'static [KernelSet] {
+    static FAMILIES: OnceLock<Vec<KernelSet>> = OnceLock::new();
     FAMILIES.get_or_init(|| {
         let ctx = &gpu().0;
         let all = [MatmulStrategy::Tiled, MatmulStrategy::Register, MatmulStrategy::Subgroup];
@@ -49,11 +49,13 @@ fn matmul_families() -> &'static [MatmulKernels] {
                 ctx.info.name
             );
         }
-        all.into_iter()
-            .filter(|s| s.runs_on(ctx))
-            .map(|s| MatmulKernels::with_strategy(ctx, s))
-            .collect()
+        all.into_iter().filter(|s| s.runs_on(ctx)).map(|s| KernelSet::with_family(ctx, s)).collect()
     })
+}
+
+/// The matmul kernels of every family the adapter can run.
+fn matmul_families() -> impl Iterator<Item = &'static MatmulKernels> {
+    families().iter().map(|set| &set.matmul)
 }
 
 fn random(n: usize, seed: u64) -> Vec<f32> {
@@ -301,7 +303,21 @@ fn rope_matches_reference() {
 }
 
 fn attention_case(tokens: usize, heads: usize, kv_heads: usize, hd: usize, mask: Mask, seed: u64) {
-    let (ctx, k) = gpu();
+    for k in families() {
+        attention_family(k, tokens, heads, kv_heads, hd, mask, seed);
+    }
+}
+
+fn attention_family(
+    k: &KernelSet,
+    tokens: usize,
+    heads: usize,
+    kv_heads: usize,
+    hd: usize,
+    mask: Mask,
+    seed: u64,
+) {
+    let (ctx, _) = gpu();
     let q = random(tokens * heads * hd, seed);
     let kk = random(tokens * kv_heads * hd, seed + 1);
     let v = random(tokens * kv_heads * hd, seed + 2);
@@ -341,7 +357,10 @@ fn attention_case(tokens: usize, heads: usize, kv_heads: usize, hd: usize, mask:
         }
     };
     assert_close(
-        &format!("attention {tokens} tokens {heads}/{kv_heads} heads d{hd} {mask:?}"),
+        &format!(
+            "{:?} attention {tokens} tokens {heads}/{kv_heads} heads d{hd} {mask:?}",
+            k.matmul.strategy
+        ),
         &go.read_all(ctx).unwrap(),
         &want,
         2e-5,

@@ -5,7 +5,7 @@
 //! tiles in workgroup memory (what GPUs want); [`MatmulStrategy::Register`] and
 //! [`MatmulStrategy::Subgroup`] keep everything in registers with no barrier (what CPU drivers
 //! such as lavapipe want), the latter sharing x loads through subgroup shuffles. The adapter
-//! picks one; `TWINVLA_MATMUL=tiled|register|subgroup` overrides it.
+//! picks one; `TWINVLA_KERNELS=tiled|register|subgroup` overrides it.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -15,8 +15,9 @@ use super::kernel::{Dispatch, Kernel};
 use crate::model::file::Weight;
 use crate::model::quant::{WeightFormat, BLOCK};
 
-/// The environment variable that overrides the adapter's choice of kernel family.
-pub const STRATEGY_ENV: &str = "TWINVLA_MATMUL";
+/// The environment variable that overrides the device's choice of kernel family (matmul and
+/// attention).
+pub const STRATEGY_ENV: &str = "TWINVLA_KERNELS";
 
 /// Which matmul kernel family runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub enum MatmulStrategy {
 
 impl MatmulStrategy {
     /// The family for a device: on CPU adapters [`Self::Subgroup`] where it can run, else
-    /// [`Self::Register`]; on GPUs [`Self::Tiled`]. `TWINVLA_MATMUL=tiled|register|subgroup`
+    /// [`Self::Register`]; on GPUs [`Self::Tiled`]. `TWINVLA_KERNELS=tiled|register|subgroup`
     /// overrides the choice (an error if the device cannot run the family asked for).
     pub fn for_device(ctx: &GpuContext) -> Result<Self, GpuError> {
         let chosen = match std::env::var(STRATEGY_ENV) {
@@ -105,11 +106,6 @@ pub struct MatmulKernels {
 }
 
 impl MatmulKernels {
-    /// Compiles the four variants of the family the adapter wants.
-    pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
-        Ok(Self::with_strategy(ctx, MatmulStrategy::for_device(ctx)?))
-    }
-
     /// Compiles the four variants of `strategy` (which must [`MatmulStrategy::runs_on`] the
     /// device).
     pub fn with_strategy(ctx: &GpuContext, strategy: MatmulStrategy) -> Self {

@@ -3,7 +3,7 @@
 
 use super::context::{GpuContext, GpuError};
 use super::kernel::Kernel;
-use super::matmul::MatmulKernels;
+use super::matmul::{MatmulKernels, MatmulStrategy};
 
 macro_rules! shader {
     ($file:literal) => {
@@ -22,7 +22,9 @@ pub struct KernelSet {
     pub layer_norm: Kernel,
     /// Rotary embedding.
     pub rope: Kernel,
-    /// Flash-style attention, one pipeline per head width (compiled on first use).
+    /// Flash-style attention, one pipeline per head width (compiled on first use): the
+    /// subgroup kernel where the matmul family is [`MatmulStrategy::Subgroup`], else the one
+    /// with workgroup-memory tiles.
     attention: std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<Kernel>>>,
     /// `silu(gate) * up`.
     pub silu_mul: Kernel,
@@ -56,11 +58,17 @@ impl KernelSet {
         cache
             .entry(head_dim)
             .or_insert_with(|| {
-                let source =
-                    shader!("attention.wgsl").replace("{{D4}}", &(head_dim / 4).to_string());
+                let (body, family) = match self.matmul.strategy {
+                    MatmulStrategy::Subgroup => (shader!("attention_subgroup.wgsl"), "_subgroup"),
+                    MatmulStrategy::Tiled | MatmulStrategy::Register => {
+                        (shader!("attention.wgsl"), "")
+                    }
+                };
+                let source = format!("{}\n{body}", shader!("attention_common.wgsl"))
+                    .replace("{{D4}}", &(head_dim / 4).to_string());
                 std::sync::Arc::new(Kernel::new(
                     ctx,
-                    &format!("attention_d{head_dim}"),
+                    &format!("attention_d{head_dim}{family}"),
                     &source,
                     "main",
                 ))
@@ -68,11 +76,19 @@ impl KernelSet {
             .clone()
     }
 
-    /// Compiles every pipeline; fails only on an unknown `TWINVLA_MATMUL` value.
+    /// Compiles every pipeline, in the kernel family the device wants (see
+    /// [`MatmulStrategy::for_device`]); fails only on an unknown or unsupported
+    /// `TWINVLA_KERNELS` value.
     pub fn new(ctx: &GpuContext) -> Result<Self, GpuError> {
+        Ok(Self::with_family(ctx, MatmulStrategy::for_device(ctx)?))
+    }
+
+    /// Compiles every pipeline in kernel family `family` (which must
+    /// [`MatmulStrategy::runs_on`] the device).
+    pub fn with_family(ctx: &GpuContext, family: MatmulStrategy) -> Self {
         let k = |name: &str, src: &str, entry: &str| Kernel::new(ctx, name, src, entry);
-        Ok(Self {
-            matmul: MatmulKernels::new(ctx)?,
+        Self {
+            matmul: MatmulKernels::with_strategy(ctx, family),
             rms_norm: k("rms_norm", shader!("rms_norm.wgsl"), "main"),
             layer_norm: k("layer_norm", shader!("layer_norm.wgsl"), "main"),
             rope: k("rope", shader!("rope.wgsl"), "main"),
@@ -88,6 +104,6 @@ impl KernelSet {
             moe_route: k("moe_route", shader!("moe_route.wgsl"), "main"),
             dit_assemble: k("dit_assemble", shader!("dit_assemble.wgsl"), "main"),
             flow_step: k("flow_step", shader!("flow_step.wgsl"), "main"),
-        })
+        }
     }
 }
