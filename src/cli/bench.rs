@@ -136,6 +136,9 @@ pub fn peak_rss_mib() -> f64 {
 pub struct Report {
     /// Kernel figures (`--kernels`).
     pub kernels: Vec<super::bench_kernels::KernelReport>,
+    /// With `--kernels`: GFLOP/s of a kernel of nothing but multiply-adds, the adapter's
+    /// arithmetic ceiling.
+    pub fma_peak_gflops: Option<f64>,
     /// End-to-end figures (`--model`).
     pub model: Option<BenchReport>,
     /// Per-stage figures of the model run (the same as `model.stages`).
@@ -161,6 +164,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             &args.shapes,
         )?;
         super::bench_kernels::print(&report.kernels);
+        let peak = super::bench_kernels::fma_peak(&ctx, args.iters.clamp(1, 5))?;
+        let best_cpu = report.kernels.iter().map(|r| r.cpu_gflops).fold(0.0, f64::max);
+        println!(
+            "adapter ceiling (multiply-adds only): {peak:.2} GFLOP/s = {:.3} x the fastest CPU GEMM above",
+            peak / best_cpu
+        );
+        report.fma_peak_gflops = Some(peak);
     }
     if let Some(model) = &args.model {
         let m = bench(args, model)?;

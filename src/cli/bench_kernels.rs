@@ -158,6 +158,33 @@ pub fn bench_kernels(
     Ok(reports)
 }
 
+/// The adapter's arithmetic ceiling: GFLOP/s of a kernel that does nothing but independent
+/// multiply-adds (`shaders/fma_peak.wgsl`), median of `iters` runs. No matmul can beat it on
+/// the same adapter, so it tells how much of a low ratio is the driver's and how much the
+/// kernel's.
+pub fn fma_peak(ctx: &GpuContext, iters: usize) -> Result<f64, String> {
+    let kernel = crate::gpu::kernel::Kernel::new(
+        ctx,
+        "fma_peak",
+        include_str!("../../shaders/fma_peak.wgsl"),
+        "main",
+    );
+    let (groups, iterations) = (4096u32, 1024u32);
+    let invocations = groups as usize * 64;
+    let out = GpuTensor::zeros(ctx, "fma peak", invocations).map_err(|e| e.to_string())?;
+    let d = kernel.dispatch(ctx, &[iterations, 0, 0, 0], &[&out.buffer], [groups, 1, 1]);
+    Dispatch::run_all(ctx, &[&d]).map_err(|e| e.to_string())?;
+    let times: Vec<f64> = (0..iters.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            Dispatch::run_all(ctx, &[&d]).map(|_| t.elapsed().as_secs_f64())
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let flops = invocations as f64 * 2.0 * 32.0 * f64::from(iterations);
+    Ok(flops / median(times) / 1e9)
+}
+
 /// Prints the kernel table.
 pub fn print(reports: &[KernelReport]) {
     println!(
