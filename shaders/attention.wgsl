@@ -2,9 +2,6 @@
 // head); keys stream through workgroup memory in tiles of 16. The head width must be a
 // multiple of 4.
 
-// D4 = head_dim / 4 is substituted when the pipeline is built, so that the per-thread query
-// and accumulator live in registers (constant trip counts) rather than in indexed memory.
-const D4: u32 = {{D4}}u;
 const KT: u32 = 16u;
 var<workgroup> ks: array<array<vec4<f32>, D4>, KT>;
 var<workgroup> vs: array<array<vec4<f32>, D4>, KT>;
@@ -20,12 +17,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var qv: array<vec4<f32>, D4>;
     var acc: array<vec4<f32>, D4>;
     if (live) {
-        let qb = t * p.q_stride + p.q_offset + h * d;
-        for (var c = 0u; c < D4; c++) {
-            let b = qb + 4u * c;
-            qv[c] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * p.scale;
-            acc[c] = vec4<f32>(0.0);
-        }
+        qv = load_query(t, h);
     }
     // The key range of the whole workgroup: union of its queries' ranges.
     let last = min(t0 + 63u, p.tokens - 1u);
@@ -92,14 +84,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         workgroupBarrier();
     }
     if (live) {
-        let ob = t * p.o_stride + h * d;
-        let inv = 1.0 / l;
-        for (var c = 0u; c < D4; c++) {
-            let v = acc[c] * inv;
-            o[ob + 4u * c] = v.x;
-            o[ob + 4u * c + 1u] = v.y;
-            o[ob + 4u * c + 2u] = v.z;
-            o[ob + 4u * c + 3u] = v.w;
-        }
+        store_output(t, h, acc, l);
     }
 }

@@ -54,3 +54,31 @@ fn arm_sees(i: u32, key: u32) -> bool {
     }
     return key - p.n0 - p.n1 <= i;
 }
+
+// D4 = head_dim / 4 is substituted when the pipeline is built, so that the per-thread query
+// and accumulator live in registers (constant trip counts) rather than in indexed memory.
+const D4: u32 = {{D4}}u;
+
+// Query t of head h, times the logit scale.
+fn load_query(t: u32, h: u32) -> array<vec4<f32>, D4> {
+    var qv: array<vec4<f32>, D4>;
+    let qb = t * p.q_stride + p.q_offset + h * D4 * 4u;
+    for (var c = 0u; c < D4; c++) {
+        let b = qb + 4u * c;
+        qv[c] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * p.scale;
+    }
+    return qv;
+}
+
+// Writes the output of query t, head h: the weighted value sum `acc` over the weight sum `l`.
+fn store_output(t: u32, h: u32, acc: array<vec4<f32>, D4>, l: f32) {
+    let ob = t * p.o_stride + h * D4 * 4u;
+    let inv = 1.0 / l;
+    for (var c = 0u; c < D4; c++) {
+        let v = acc[c] * inv;
+        o[ob + 4u * c] = v.x;
+        o[ob + 4u * c + 1u] = v.y;
+        o[ob + 4u * c + 2u] = v.z;
+        o[ob + 4u * c + 3u] = v.w;
+    }
+}

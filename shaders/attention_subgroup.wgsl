@@ -7,8 +7,6 @@
 // take it with subgroup broadcasts. Each run updates the online softmax once: the 8 scores,
 // their maximum, one rescale of the accumulator, 8 weighted values. Masked keys weigh 0.
 // Needs subgroups of at least 8 invocations; the head width must be a multiple of 4.
-// D4 = head_dim / 4 is substituted when the pipeline is built.
-const D4: u32 = {{D4}}u;
 // Logit of a key that is not seen.
 const HIDDEN: f32 = -3.0e38;
 
@@ -48,14 +46,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // take part in the broadcasts.
     let tq = min(t, p.tokens - 1u);
     let d = D4 * 4u;
-    var qv: array<vec4<f32>, D4>;
+    let qv = load_query(tq, h);
     var acc: array<vec4<f32>, D4>;
-    let qb = tq * p.q_stride + p.q_offset + h * d;
-    for (var c = 0u; c < D4; c++) {
-        let b = qb + 4u * c;
-        qv[c] = vec4<f32>(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * p.scale;
-        acc[c] = vec4<f32>(0.0);
-    }
     // The key range of the whole workgroup: union of its queries' ranges.
     let last = min(t0 + 63u, p.tokens - 1u);
     let lo = key_range(t0).x;
@@ -111,14 +103,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
     }
     if (t < p.tokens) {
-        let ob = t * p.o_stride + h * d;
-        let inv = 1.0 / l;
-        for (var c = 0u; c < D4; c++) {
-            let v = acc[c] * inv;
-            o[ob + 4u * c] = v.x;
-            o[ob + 4u * c + 1u] = v.y;
-            o[ob + 4u * c + 2u] = v.z;
-            o[ob + 4u * c + 3u] = v.w;
-        }
+        store_output(t, h, acc, l);
     }
 }

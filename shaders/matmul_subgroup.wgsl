@@ -1,5 +1,5 @@
-// Matrix multiply with a stored weight, for CPU adapters with subgroup operations (lavapipe):
-// y[m, n] (+)= sum_k x[m, k] * W[n, k] + bias[n], same parameters and bindings as matmul.wgsl.
+// Matmul body for CPU adapters with subgroup operations, such as lavapipe (see
+// matmul_common.wgsl).
 //
 // Like matmul_register.wgsl, every invocation keeps a block of outputs in registers (here
 // 4 rows x 4 columns: the rows shared by the workgroup, the columns its own) and there is no
@@ -11,69 +11,8 @@
 // summed on the raw codes and scaled once (sum x*(c*s + m) = s * sum x*c + m * sum x).
 // Needs subgroups of at least 8 invocations.
 
-struct Params {
-    m: u32,            // rows (direct mode); with an index list, the count is read from it
-    n: u32,            // output features
-    k: u32,            // input features (logical)
-    x_stride: u32,     // elements between rows of x
-    y_stride: u32,     // elements between rows of y
-    x_offset: u32,     // first row of x (direct) or first entry of the index list (gather)
-    y_offset: u32,     // first row of y (direct) or first entry of the index list (scatter)
-    flags: u32,        // bit 0: bias, 1: accumulate into y, 2: gather x rows, 3: scatter y rows
-    w_row_words: u32,  // u32 words per stored weight row
-    w_blocks: u32,     // 32-element blocks per stored weight row
-    w_col_offset: u32, // first weight column used (multiple of 32)
-    y_col_offset: u32, // first column of y written
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<u32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-// rows[0] = number of rows, rows[1..] = row indices (used when gathering or scattering)
-@group(0) @binding(5) var<storage, read> rows: array<u32>;
-
 // Invocations per workgroup; each owns columns `base + lane + j * LANES`, j = 0..3.
 const LANES: u32 = 64u;
-
-fn row_count() -> u32 {
-    if ((p.flags & 12u) != 0u) {
-        return rows[0];
-    }
-    return p.m;
-}
-
-fn x_row(i: u32) -> u32 {
-    if ((p.flags & 4u) != 0u) {
-        return rows[1u + p.x_offset + i];
-    }
-    return p.x_offset + i;
-}
-
-fn y_row(i: u32) -> u32 {
-    if ((p.flags & 8u) != 0u) {
-        return rows[1u + p.y_offset + i];
-    }
-    return p.y_offset + i;
-}
-
-fn store(m: u32, n: u32, v: f32) {
-    let at = y_row(m) * p.y_stride + p.y_col_offset + n;
-    var out = v;
-    if ((p.flags & 1u) != 0u) {
-        out += bias[n];
-    }
-    if ((p.flags & 2u) != 0u) {
-        out += y[at];
-    }
-    y[at] = out;
-}
-
-// The value of a stored element: its code, scaled (scale, min in `sm`).
-fn w_value(word: u32, e: u32, sm: vec2<f32>) -> f32 {
-    return fma(w_code(word, e), sm.x, sm.y);
-}
 
 // Per-block sums of one invocation: x * code for each of its columns, and x alone.
 struct Sums {

@@ -74,6 +74,20 @@ fn cpu_gemm(m: usize, k: usize, n: usize, x: &[f32], w: &[f32], y: &mut [f32]) {
     }
 }
 
+/// Median seconds of `iters` runs of one dispatch, each submitted and awaited alone, after a
+/// warm-up run.
+fn time_dispatch(ctx: &GpuContext, d: &Dispatch, iters: usize) -> Result<f64, String> {
+    Dispatch::run_all(ctx, &[d]).map_err(|e| e.to_string())?;
+    let times: Vec<f64> = (0..iters.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            Dispatch::run_all(ctx, &[d]).map(|_| t.elapsed().as_secs_f64())
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok(median(times))
+}
+
 /// Measures every shape (or those named in `only`) and format; `iters` timed runs each
 /// (after one warm-up).
 pub fn bench_kernels(
@@ -131,15 +145,7 @@ pub fn bench_kernels(
                 y_column: 0,
             };
             let d = matmul(ctx, &k.matmul, &op, &dummy).map_err(|e| e.to_string())?;
-            Dispatch::run_all(ctx, &[&d]).map_err(|e| e.to_string())?;
-            let times: Vec<f64> = (0..iters.max(1))
-                .map(|_| {
-                    let t = Instant::now();
-                    Dispatch::run_all(ctx, &[&d]).map(|_| t.elapsed().as_secs_f64())
-                })
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
-            let s = median(times);
+            let s = time_dispatch(ctx, &d, iters)?;
             let gflops = flops / s / 1e9;
             reports.push(KernelReport {
                 name: name.into(),
@@ -173,16 +179,8 @@ pub fn fma_peak(ctx: &GpuContext, iters: usize) -> Result<f64, String> {
     let invocations = groups as usize * 64;
     let out = GpuTensor::zeros(ctx, "fma peak", invocations).map_err(|e| e.to_string())?;
     let d = kernel.dispatch(ctx, &[iterations, 0, 0, 0], &[&out.buffer], [groups, 1, 1]);
-    Dispatch::run_all(ctx, &[&d]).map_err(|e| e.to_string())?;
-    let times: Vec<f64> = (0..iters.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            Dispatch::run_all(ctx, &[&d]).map(|_| t.elapsed().as_secs_f64())
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
     let flops = invocations as f64 * 2.0 * 32.0 * f64::from(iterations);
-    Ok(flops / median(times) / 1e9)
+    Ok(flops / time_dispatch(ctx, &d, iters)? / 1e9)
 }
 
 /// Prints the kernel table.

@@ -15,6 +15,8 @@ use super::kernel::{Dispatch, Kernel};
 use crate::model::file::Weight;
 use crate::model::quant::{WeightFormat, BLOCK};
 
+const COMMON: &str = include_str!("../../shaders/matmul_common.wgsl");
+
 /// The environment variable that overrides the device's choice of kernel family (matmul and
 /// attention).
 pub const STRATEGY_ENV: &str = "TWINVLA_KERNELS";
@@ -72,7 +74,7 @@ impl MatmulStrategy {
 
     fn body(self) -> &'static str {
         match self {
-            Self::Tiled => include_str!("../../shaders/matmul.wgsl"),
+            Self::Tiled => include_str!("../../shaders/matmul_tiled.wgsl"),
             Self::Register => include_str!("../../shaders/matmul_register.wgsl"),
             Self::Subgroup => include_str!("../../shaders/matmul_subgroup.wgsl"),
         }
@@ -110,8 +112,8 @@ impl MatmulKernels {
     /// device).
     pub fn with_strategy(ctx: &GpuContext, strategy: MatmulStrategy) -> Self {
         let build = |format: &str, snippet: &str| {
-            // The body declares `p` and `w`, which the snippet's functions use.
-            let source = format!("{}\n{snippet}", strategy.body());
+            // The common part declares `p` and `w`, which the snippet's functions use.
+            let source = format!("{COMMON}\n{}\n{snippet}", strategy.body());
             let name = format!("matmul_{format}_{strategy:?}").to_lowercase();
             Kernel::new(ctx, &name, &source, "main")
         };

@@ -1,36 +1,5 @@
-// Matrix multiply with a stored weight: y[m, n] (+)= sum_k x[m, k] * W[n, k] + bias[n].
-//
-// W is [N, K] row-major (PyTorch's Linear layout), rows padded to a multiple of 32 columns and
-// stored in one of the weight formats, decoded by the weights_*.wgsl snippet appended to this
-// body (`W_PER_WORD`, `w_block`, `w_code`).
-// Rows of x and y are addressed either directly (row offset + i) or through an index list
-// (gather / scatter), which is how the decoder runs each expert MLP on exactly the tokens
-// routed to it. A 64 x 64 output tile per workgroup, 4 x 4 per thread, K in steps of 16, tiles
-// staged in workgroup memory: the kernel for GPUs (matmul_register.wgsl is the one for CPU
-// adapters).
-
-struct Params {
-    m: u32,            // rows (direct mode); with an index list, the count is read from it
-    n: u32,            // output features
-    k: u32,            // input features (logical)
-    x_stride: u32,     // elements between rows of x
-    y_stride: u32,     // elements between rows of y
-    x_offset: u32,     // first row of x (direct) or first entry of the index list (gather)
-    y_offset: u32,     // first row of y (direct) or first entry of the index list (scatter)
-    flags: u32,        // bit 0: bias, 1: accumulate into y, 2: gather x rows, 3: scatter y rows
-    w_row_words: u32,  // u32 words per stored weight row
-    w_blocks: u32,     // 32-element blocks per stored weight row
-    w_col_offset: u32, // first weight column used (multiple of 32)
-    y_col_offset: u32, // first column of y written
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> w: array<u32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-// rows[0] = number of rows, rows[1..] = row indices (used when gathering or scattering)
-@group(0) @binding(5) var<storage, read> rows: array<u32>;
+// Matmul body for GPUs (see matmul_common.wgsl): a 64 x 64 output tile per workgroup, 4 x 4
+// per thread, K in steps of 16, tiles staged in workgroup memory.
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
@@ -50,27 +19,6 @@ fn load_w4(n: u32, k: u32) -> vec4<f32> {
         v[e] = w_code(word, (k + e) % W_PER_WORD);
     }
     return v * sm.x + sm.y;
-}
-
-fn row_count() -> u32 {
-    if ((p.flags & 12u) != 0u) {
-        return rows[0];
-    }
-    return p.m;
-}
-
-fn x_row(i: u32) -> u32 {
-    if ((p.flags & 4u) != 0u) {
-        return rows[1u + p.x_offset + i];
-    }
-    return p.x_offset + i;
-}
-
-fn y_row(i: u32) -> u32 {
-    if ((p.flags & 8u) != 0u) {
-        return rows[1u + p.y_offset + i];
-    }
-    return p.y_offset + i;
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -137,23 +85,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     var acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     for (var i = 0u; i < 4u; i++) {
         let m = m0 + lid.y * 4u + i;
-        if (m >= m_total) {
-            continue;
-        }
-        let ybase = y_row(m) * p.y_stride + p.y_col_offset;
         for (var j = 0u; j < 4u; j++) {
             let n = n0 + lid.x * 4u + j;
-            if (n >= p.n) {
-                continue;
+            if (m < m_total && n < p.n) {
+                store(m, n, acc[i][j]);
             }
-            var v = acc[i][j];
-            if ((p.flags & 1u) != 0u) {
-                v += bias[n];
-            }
-            if ((p.flags & 2u) != 0u) {
-                v += y[ybase + n];
-            }
-            y[ybase + n] = v;
         }
     }
 }
