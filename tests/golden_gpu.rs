@@ -133,6 +133,25 @@ fn recipe_errors(recipe: Recipe) -> (f32, f64, f64) {
     let g = Golden::load();
     let mut policy = gpu_policy(recipe);
     let chunk = policy.predict(&g.observation(), &options(&g)).unwrap();
+    // How the error grows through the stages (relative RMS against the reference).
+    let ctx = policy.gpu().clone();
+    let io = policy.io().unwrap();
+    let rel = |got: &[f32], want: &[f32]| twinvla_edge::model::quant::relative_rmse(want, got);
+    let vision = io.vision_out.read(&ctx, 0, 1024 * 32).unwrap();
+    let embeds = io.image_embeds.read_all(&ctx).unwrap();
+    let golden_embeds: Vec<f32> =
+        ["image_embeds_primary", "image_embeds_wrist_l", "image_embeds_wrist_r"]
+            .iter()
+            .flat_map(|n| g.f32(n))
+            .collect();
+    let hidden = io.final_hidden.read_all(&ctx).unwrap();
+    eprintln!(
+        "{recipe:?} relative RMS by stage: vision {:.2e}, image embeds {:.2e}, final hidden {:.2e}, normalized chunk {:.2e}",
+        rel(&vision, &g.f32("vision_hidden_primary")),
+        rel(&embeds, &golden_embeds),
+        rel(&hidden, &g.f32("final_hidden")),
+        rel(&chunk.normalized, &g.f32("normalized_action")),
+    );
     let want = g.f32("normalized_action");
     let max = max_abs(&chunk.normalized, &want);
     let rel = twinvla_edge::model::quant::relative_rmse(&want, &chunk.normalized);
