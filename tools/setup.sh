@@ -17,11 +17,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
 fi
-# lavapipe from Mesa 22 (Debian 12's own) runs every load whose address differs between
-# invocations as a branchy scalar loop; Mesa 24 and later load uniform addresses once and
-# gather the rest with vector instructions, which makes the CPU-adapter kernels several times
-# faster (BENCHMARKS.md). On Debian 12, take Mesa from bookworm-backports unless
-# TWINVLA_SYSTEM_MESA=1.
+# The CPU-adapter kernels are tuned on lavapipe from Mesa 25 (subgroups of 8; BENCHMARKS.md);
+# Debian 12's own Mesa 22 ran the register-tiled matmul about 3x slower. On Debian 12, take Mesa
+# from bookworm-backports unless TWINVLA_SYSTEM_MESA=1.
 mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || echo 0)
 codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 if [ "${TWINVLA_SYSTEM_MESA:-0}" != 1 ] && [ "$codename" = bookworm ] \
