@@ -54,6 +54,14 @@ fn y_row(i: u32) -> u32 {
     return p.y_offset + i;
 }
 
+// Where rows m0..m0+3 of x start (of `m_total` rows; rows past the end repeat the last one,
+// and their results are not stored).
+fn x_starts(m0: u32, m_total: u32) -> vec4<u32> {
+    let last = m_total - 1u;
+    return vec4<u32>(x_row(min(m0, last)), x_row(min(m0 + 1u, last)),
+                     x_row(min(m0 + 2u, last)), x_row(min(m0 + 3u, last))) * p.x_stride;
+}
+
 // Writes output (m, n): the bias and the old value of y added when the flags ask for them.
 fn store(m: u32, n: u32, v: f32) {
     let at = y_row(m) * p.y_stride + p.y_col_offset + n;

@@ -21,10 +21,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (m0 >= m_total) {
         return;
     }
-    // Rows past the end repeat the last row; their results are not stored.
-    let last = m_total - 1u;
-    let xb = vec4<u32>(x_row(min(m0, last)), x_row(min(m0 + 1u, last)),
-                       x_row(min(m0 + 2u, last)), x_row(min(m0 + 3u, last))) * p.x_stride;
+    let xb = x_starts(m0, m_total);
     let n0 = wg.x * 2u * LANES + lane;
     let n1 = n0 + LANES;
     // Columns past the end read the last weight row; their results are not stored.

@@ -41,6 +41,14 @@ impl Golden {
         RgbImage::new(shape[1], shape[0], t.data().to_vec()).unwrap()
     }
 
+    /// The three images' embeddings, in the runtime's order.
+    fn image_embeds(&self) -> Vec<f32> {
+        ["image_embeds_primary", "image_embeds_wrist_l", "image_embeds_wrist_r"]
+            .iter()
+            .flat_map(|n| self.f32(n))
+            .collect()
+    }
+
     fn observation(&self) -> Observation {
         Observation {
             primary: self.image("image_primary"),
@@ -89,11 +97,7 @@ fn f32_model_matches_every_golden_stage() {
     let vision = io.vision_out.read(&ctx, 0, 1024 * 32).unwrap();
     let e_vis = max_abs(&vision, &g.f32("vision_hidden_primary"));
     let embeds = io.image_embeds.read_all(&ctx).unwrap();
-    let golden_embeds: Vec<f32> =
-        ["image_embeds_primary", "image_embeds_wrist_l", "image_embeds_wrist_r"]
-            .iter()
-            .flat_map(|n| g.f32(n))
-            .collect();
+    let golden_embeds = g.image_embeds();
     let e_img = max_abs(&embeds, &golden_embeds);
     let hidden = io.final_hidden.read_all(&ctx).unwrap();
     let e_hidden = max_abs(&hidden, &g.f32("final_hidden"));
@@ -139,11 +143,7 @@ fn recipe_errors(recipe: Recipe) -> (f32, f64, f64) {
     let rel = |got: &[f32], want: &[f32]| twinvla_edge::model::quant::relative_rmse(want, got);
     let vision = io.vision_out.read(&ctx, 0, 1024 * 32).unwrap();
     let embeds = io.image_embeds.read_all(&ctx).unwrap();
-    let golden_embeds: Vec<f32> =
-        ["image_embeds_primary", "image_embeds_wrist_l", "image_embeds_wrist_r"]
-            .iter()
-            .flat_map(|n| g.f32(n))
-            .collect();
+    let golden_embeds = g.image_embeds();
     let hidden = io.final_hidden.read_all(&ctx).unwrap();
     eprintln!(
         "{recipe:?} relative RMS by stage: vision {:.2e}, image embeds {:.2e}, final hidden {:.2e}, normalized chunk {:.2e}",
