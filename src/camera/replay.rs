@@ -26,7 +26,7 @@ use super::health::HealthCounters;
 use super::jpeg_markers;
 use super::mjpeg_stream;
 use super::png_io;
-use super::source::FrameSource;
+use super::source::{wait_until_due, FrameSource};
 use super::spec::{ReplaySpec, ReplaySpeed};
 use super::timestamps;
 
@@ -243,16 +243,7 @@ impl FrameSource for ReplaySource {
                 let due = started_at
                     .saturating_add(self.period.saturating_mul(self.pass))
                     .saturating_add(offset);
-                let wait = due.saturating_since(now);
-                if wait > timeout {
-                    std::thread::sleep(timeout);
-                    self.health.record_timeout();
-                    return Err(CameraError::Timeout {
-                        camera: self.description.clone(),
-                        waited: timeout,
-                    });
-                }
-                std::thread::sleep(wait);
+                wait_until_due(due, now, timeout, &mut self.health, &self.description)?;
                 due
             }
         };

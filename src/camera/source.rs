@@ -1,7 +1,9 @@
-//! The [`FrameSource`] trait: anything that delivers camera frames one at a time.
+//! The [`FrameSource`] trait: anything that delivers camera frames one at a time, and the
+//! paced wait that recorded and synthetic sources share.
 
 use std::time::Duration;
 
+use super::clock::MonotonicTime;
 use super::error::CameraError;
 use super::frame::Frame;
 use super::health::HealthCounters;
@@ -26,4 +28,24 @@ pub trait FrameSource: Send {
 
     /// The source's counters; [`HealthCounters::snapshot`] turns them into a report.
     fn health(&self) -> &HealthCounters;
+}
+
+/// Sleeps until `due` (a paced source's next frame time), or, when that is more than `timeout`
+/// after `now`, sleeps `timeout`, counts a timeout in `health` and returns
+/// [`CameraError::Timeout`] naming `camera`.
+pub(crate) fn wait_until_due(
+    due: MonotonicTime,
+    now: MonotonicTime,
+    timeout: Duration,
+    health: &mut HealthCounters,
+    camera: &str,
+) -> Result<(), CameraError> {
+    let wait = due.saturating_since(now);
+    if wait > timeout {
+        std::thread::sleep(timeout);
+        health.record_timeout();
+        return Err(CameraError::Timeout { camera: camera.to_string(), waited: timeout });
+    }
+    std::thread::sleep(wait);
+    Ok(())
 }

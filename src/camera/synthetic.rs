@@ -12,7 +12,7 @@ use super::clock::MonotonicTime;
 use super::error::CameraError;
 use super::frame::{Frame, PixelFormat, TimestampSource};
 use super::health::HealthCounters;
-use super::source::FrameSource;
+use super::source::{wait_until_due, FrameSource};
 use super::spec::{SyntheticFormat, SyntheticSpec};
 use crate::image::RgbImage;
 
@@ -102,16 +102,7 @@ impl FrameSource for SyntheticSource {
         let now = MonotonicTime::now();
         let started_at = *self.started_at.get_or_insert(now);
         if let Some(due) = self.due_time(started_at, self.next_index) {
-            let wait = due.saturating_since(now);
-            if wait > timeout {
-                std::thread::sleep(timeout);
-                self.health.record_timeout();
-                return Err(CameraError::Timeout {
-                    camera: self.description.clone(),
-                    waited: timeout,
-                });
-            }
-            std::thread::sleep(wait);
+            wait_until_due(due, now, timeout, &mut self.health, &self.description)?;
         }
         let index = self.next_index;
         self.next_index += 1;

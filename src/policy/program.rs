@@ -27,6 +27,22 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// Records a [`Step::Copy`] into `encoder` (a dispatch records nothing here: it needs a
+    /// compute pass).
+    fn record_copy(&self, encoder: &mut wgpu::CommandEncoder) {
+        if let Step::Copy { src, src_offset, dst, dst_offset, len } = self {
+            encoder.copy_buffer_to_buffer(
+                src,
+                (*src_offset * 4) as u64,
+                dst,
+                (*dst_offset * 4) as u64,
+                (*len * 4) as u64,
+            );
+        }
+    }
+}
+
 /// A named group of steps (preprocess, vision, decoder, action head).
 #[derive(Debug, Default)]
 pub struct Stage {
@@ -103,25 +119,20 @@ impl Stage {
         passes
     }
 
-    /// Records the stage; with `timer`, every compute pass writes a begin and an end
-    /// timestamp into consecutive queries of the set.
+    /// Records the stage.
     fn record(&self, encoder: &mut wgpu::CommandEncoder) {
         self.record_timed(encoder, None);
     }
 
+    /// Records the stage; with `timer`, compute pass i writes a begin and an end timestamp
+    /// into queries 2i and 2i + 1 of the set.
     fn record_timed(&self, encoder: &mut wgpu::CommandEncoder, timer: Option<&wgpu::QuerySet>) {
         let mut pass_index = 0u32;
         let mut i = 0;
         while i < self.steps.len() {
             match &self.steps[i] {
-                Step::Copy { src, src_offset, dst, dst_offset, len } => {
-                    encoder.copy_buffer_to_buffer(
-                        src,
-                        (*src_offset * 4) as u64,
-                        dst,
-                        (*dst_offset * 4) as u64,
-                        (*len * 4) as u64,
-                    );
+                copy @ Step::Copy { .. } => {
+                    copy.record_copy(encoder);
                     i += 1;
                 }
                 Step::Dispatch(_) => {
@@ -186,14 +197,8 @@ impl Program {
                         d.record(&mut pass);
                         Some(format!("{}/{}", stage.name, d.name))
                     }
-                    Step::Copy { src, src_offset, dst, dst_offset, len } => {
-                        encoder.copy_buffer_to_buffer(
-                            src,
-                            (*src_offset * 4) as u64,
-                            dst,
-                            (*dst_offset * 4) as u64,
-                            (*len * 4) as u64,
-                        );
+                    copy @ Step::Copy { .. } => {
+                        copy.record_copy(&mut encoder);
                         None
                     }
                 };
